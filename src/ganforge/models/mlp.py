@@ -1,0 +1,71 @@
+"""The classic GAN of the lecture and of Goodfellow et al. (2014): fully connected
+networks. G maps z (100-d) to the flattened image through tanh; D maps the image to
+one logit (the probability of "real" is its sigmoid)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ganforge.models.layers import check_labels, maybe_sn, one_hot, output_layer
+
+
+class MLPGenerator(nn.Module):
+    """G(z, y=None) -> (N, *out_shape) in the output activation's range.
+
+    z: (N, z_dim); y: (N,) int64 class labels when ``num_classes`` > 0 (one-hot,
+    concatenated to z, as in Mirza & Osindero 2014).
+    """
+
+    def __init__(self, z_dim: int, out_shape: tuple[int, ...], hidden=(256, 512, 1024), num_classes: int = 0,
+                 dropout: float = 0.0, batchnorm: bool = False, output: str = "tanh"):
+        super().__init__()
+        self.z_dim, self.num_classes, self.img_shape = z_dim, num_classes, tuple(out_shape)
+        layers: list[nn.Module] = []
+        width = z_dim + num_classes
+        for h in hidden:
+            layers.append(nn.Linear(width, h))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(nn.LeakyReLU(0.2))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers += [nn.Linear(width, math.prod(out_shape)), output_layer(output)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        check_labels(y, self.num_classes, "this generator")
+        if self.num_classes:
+            z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], dim=1)
+        return self.net(z).view(len(z), *self.img_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """D(x, y=None) -> (N,) raw logits; x: (N, *in_shape)."""
+
+    def __init__(self, in_shape: tuple[int, ...], hidden=(1024, 512, 256), num_classes: int = 0,
+                 dropout: float = 0.3, spectral_norm: bool = False, batchnorm: bool = False):
+        super().__init__()
+        self.num_classes, self.img_shape = num_classes, tuple(in_shape)
+        layers: list[nn.Module] = []
+        width = math.prod(in_shape) + num_classes
+        for h in hidden:
+            layers.append(maybe_sn(nn.Linear(width, h), spectral_norm))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(nn.LeakyReLU(0.2))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        self.features = nn.Sequential(*layers)
+        self.head = maybe_sn(nn.Linear(width, 1), spectral_norm)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        check_labels(y, self.num_classes, "this discriminator")
+        h = x.flatten(1)
+        if self.num_classes:
+            h = torch.cat([h, one_hot(y, self.num_classes, h.dtype)], dim=1)
+        return self.head(self.features(h)).squeeze(1)

@@ -1,0 +1,120 @@
+"""What a training run shows and writes: progress bar, metrics.jsonl, sample grids,
+the loss curve, and health checks (non-finite losses; D winning outright)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ganforge.errors import TrainingDiverged
+
+
+class Monitor:
+    """Accumulates step statistics as device tensors and syncs with the host only every
+    ``log_every`` steps (one ``.item()`` batch per window, not per step)."""
+
+    def __init__(self, run_dir: Path, total_steps: int, start_step: int, batch_size: int, d_steps: int,
+                 probabilities: bool, d_wins_patience: int = 20, quiet: bool = False):
+        self.run_dir = run_dir
+        self.metrics_path = run_dir / "metrics.jsonl"
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+        self.images_per_step = batch_size * d_steps
+        self.probabilities = probabilities
+        self.d_wins_patience = d_wins_patience
+        self.d_wins_streak = 0
+        self.warned = False
+        self.t0 = time.perf_counter()
+        self.window_start = self.t0
+        self.window_steps = 0
+        self.bar = tqdm(total=total_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
+                        disable=quiet, file=sys.stderr)
+
+    def add(self, stats: dict[str, torch.Tensor]) -> None:
+        for k, v in stats.items():
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+        self.count += 1
+        self.window_steps += 1
+        self.bar.update(1)
+
+    def flush(self, step: int, last_good: Path | None) -> dict | None:
+        """Sync, check health, append one metrics line, refresh the progress bar."""
+        if not self.count:
+            return None
+        keys = list(self.sums)
+        values = torch.stack([self.sums[k].float() for k in keys]).cpu().tolist()  # the one host sync
+        row = {k: v / self.count for k, v in zip(keys, values)}
+        now = time.perf_counter()
+        row["img_per_s"] = self.window_steps * self.images_per_step / max(now - self.window_start, 1e-9)
+        row = {"step": step, **{k: round(v, 6) for k, v in row.items()}, "time_s": round(now - self.t0, 2)}
+        self.sums, self.count, self.window_steps, self.window_start = {}, 0, 0, now
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            self.close()
+            where = f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet"
+            raise TrainingDiverged(
+                f"{', '.join(bad)} became NaN/Inf near step {step}; training stopped and {where}: "
+                "lower the learning rates or try another loss."
+            )
+        self.bar.set_postfix(D=f"{row.get('d_loss', 0):.3f}", G=f"{row.get('g_loss', 0):.3f}",
+                             Dx=f"{row.get('d_real', 0):.2f}", DGz=f"{row.get('d_fake', 0):.2f}",
+                             ips=f"{row['img_per_s']:.0f}", refresh=False)
+        self._check_d_wins(row, step)
+        return row
+
+    def _check_d_wins(self, row: dict, step: int) -> None:
+        # D(G(z)) ~ 0 for long: D rejects every fake and G's gradient vanishes (saturating loss)
+        # or G has collapsed; the lecture's "problem with BCE".
+        if not self.probabilities:
+            return
+        self.d_wins_streak = self.d_wins_streak + 1 if row.get("d_fake", 1.0) < 0.01 else 0
+        if self.d_wins_streak >= self.d_wins_patience and not self.warned:
+            self.warned = True
+            self.write(f"warning: D(G(z)) < 0.01 for {self.d_wins_streak} log windows up to step {step}: the "
+                       "discriminator wins outright; try the non-saturating G loss, label smoothing, a lower D "
+                       "learning rate or dropout in D.")
+
+    def write(self, msg: str) -> None:
+        self.bar.write(msg, file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def plot_losses(metrics_path: Path, out: Path) -> Path | None:
+    """Loss curves and D's outputs over steps, from metrics.jsonl."""
+    rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for k in ("d_loss", "g_loss", "penalty"):
+        if k in rows[0]:
+            ax1.plot(steps, [r[k] for r in rows], label=k)
+    ax1.set_xlabel("generator step")
+    ax1.set_title("losses")
+    ax1.legend()
+    for k, lab in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
+        if k in rows[0]:
+            ax2.plot(steps, [r[k] for r in rows], label=lab)
+    ax2.set_xlabel("generator step")
+    ax2.set_title("discriminator outputs")
+    ax2.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

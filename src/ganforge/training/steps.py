@@ -1,0 +1,134 @@
+"""The only code that touches optimizers: one discriminator step and one generator
+step of the lecture's alternating minimisation.
+
+- D step ("freeze G, train D"): G's output is produced without a graph (the
+  equivalent of ``.detach()``), so no gradient reaches G.
+- G step ("freeze D, train G"): D's parameters get ``requires_grad_(False)`` for the
+  step -- Keras' ``trainable = False`` from the lecture -- so the error flows through D
+  to G while D's weights and gradients stay untouched; they are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ganforge.config import LossConfig, OptimConfig
+from ganforge.losses import D_LOSSES, G_LOSSES, PENALTIES
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The pure functions one training run uses, resolved from a :class:`LossConfig`."""
+
+    d_loss: Callable
+    g_loss: Callable
+    penalty: Callable | None = None
+    penalty_weight: float = 0.0
+    clip: float = 0.0
+    probabilities: bool = True  # D's logits are log-odds (report sigmoid) vs critic scores
+
+    @classmethod
+    def from_config(cls, cfg: LossConfig) -> "Objective":
+        d_loss = D_LOSSES.get(cfg.d_loss)
+        if cfg.label_smoothing:
+            if cfg.d_loss != "bce":
+                from ganforge.errors import ConfigError
+
+                raise ConfigError("loss.label_smoothing applies to the bce loss only; set it to 0 or use loss.d_loss=bce.")
+            d_loss = functools.partial(d_loss, label_smoothing=cfg.label_smoothing)
+        return cls(
+            d_loss=d_loss,
+            g_loss=G_LOSSES.get(cfg.g_loss),
+            penalty=None if cfg.penalty == "none" else PENALTIES.get(cfg.penalty),
+            penalty_weight=cfg.penalty_weight,
+            clip=cfg.clip,
+            probabilities=cfg.d_loss == "bce",
+        )
+
+
+def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
+    params = list(params)
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), foreach=True)
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, foreach=True)
+    return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, foreach=True)
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module):
+    """Temporarily set ``requires_grad=False`` on every parameter of ``module``."""
+    saved = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in saved:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in saved:
+            p.requires_grad_(flag)
+
+
+def _score(logits: torch.Tensor, probabilities: bool) -> torch.Tensor:
+    return torch.sigmoid(logits).mean() if probabilities else logits.mean()
+
+
+def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """One discriminator update on a real batch and G(z) (fakes use the real batch's
+    labels when conditional). Returns detached statistics (no host sync)."""
+    with torch.no_grad(), autocast():
+        fake = G(z, y) if y is not None else G(z)
+    fake = fake.float()
+    with autocast():
+        real_logits = D(real, y) if y is not None else D(real)
+        fake_logits = D(fake, y) if y is not None else D(fake)
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    loss = obj.d_loss(real_logits, fake_logits)
+    stats = {}
+    if obj.penalty is not None:
+        # Double backward stays eager and in fp32.
+        pen = obj.penalty(D, real, fake, y)
+        loss = loss + obj.penalty_weight * pen
+        stats["penalty"] = pen.detach()
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    if obj.clip:
+        clip_weights(D, obj.clip)
+    stats.update(d_loss=loss.detach(), d_real=_score(real_logits.detach(), obj.probabilities),
+                 d_fake=_score(fake_logits.detach(), obj.probabilities))
+    return stats
+
+
+def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """One generator update through a frozen D."""
+    with frozen(D):
+        with autocast():
+            fake = G(z, y) if y is not None else G(z)
+            fake_logits = D(fake, y) if y is not None else D(fake)
+        loss = obj.g_loss(fake_logits.float())
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+    return {"g_loss": loss.detach()}
+
+
+@torch.no_grad()
+def clip_weights(D: nn.Module, c: float) -> None:
+    """WGAN weight clipping (Arjovsky et al. 2017): every critic parameter into [-c, c]."""
+    for p in D.parameters():
+        p.clamp_(-c, c)
+
+
+@torch.no_grad()
+def ema_update(G_ema: nn.Module, G: nn.Module, decay: float) -> None:
+    """G_ema <- decay * G_ema + (1 - decay) * G; buffers (BatchNorm stats) are copied."""
+    for pe, p in zip(G_ema.parameters(), G.parameters()):
+        pe.lerp_(p, 1.0 - decay)
+    for be, b in zip(G_ema.buffers(), G.buffers()):
+        be.copy_(b)
