@@ -74,8 +74,11 @@ def load_folder(path: str | Path, size: int = 64, channels: int | None = None) -
         with np.load(cached) as z:
             return z["images"]
     if channels is None:
-        with Image.open(files[0]) as im:
-            channels = 1 if im.mode in ("L", "1", "I;16", "I") else 3
+        try:
+            with Image.open(files[0]) as im:
+                channels = 1 if im.mode in ("L", "1", "I;16", "I") else 3
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"cannot decode image {files[0]} ({exc}); remove or replace that file.") from None
     mode = "L" if channels == 1 else "RGB"
     out = np.empty((len(files), size, size) + (() if channels == 1 else (3,)), np.uint8)
     from tqdm import tqdm

@@ -1,0 +1,125 @@
+"""The training step's freezing contract, determinism, bit-exact resume, health checks."""
+
+import json
+
+import pytest
+import torch
+
+from ganforge.checkpoint import resolve
+from ganforge.config import LossConfig, OptimConfig
+from ganforge.errors import ConfigError, TrainingDiverged
+from ganforge.models import MLPDiscriminator, MLPGenerator
+from ganforge.training import train
+from ganforge.training.steps import Objective, d_step, frozen, g_step, make_optimizer
+
+from safetensors.torch import load_file
+
+
+def _nets():
+    torch.manual_seed(0)
+    G = MLPGenerator(4, (1, 3, 3), hidden=(8,))
+    D = MLPDiscriminator((1, 3, 3), hidden=(8,), dropout=0.0)
+    return G, D
+
+
+def _snap(m):
+    return [p.detach().clone() for p in m.parameters()]
+
+
+def test_g_step_leaves_d_untouched_and_restores_requires_grad():
+    G, D = _nets()
+    obj = Objective.from_config(LossConfig())
+    opt_g = make_optimizer(G.parameters(), OptimConfig())
+    d_before, g_before = _snap(D), _snap(G)
+    g_step(G, D, opt_g, torch.randn(5, 4), None, obj)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert all(p.grad is None for p in D.parameters())  # no gradient even accumulated in D
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+    assert all(p.requires_grad for p in D.parameters())
+
+
+def test_d_step_leaves_g_untouched():
+    G, D = _nets()
+    obj = Objective.from_config(LossConfig())
+    opt_d = make_optimizer(D.parameters(), OptimConfig("sgd", 0.1))
+    d_before, g_before = _snap(D), _snap(G)
+    stats = d_step(G, D, opt_d, torch.rand(5, 1, 3, 3) * 2 - 1, None, torch.randn(5, 4), obj)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+    assert all(p.grad is None for p in G.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert 0 < stats["d_real"] < 1 and 0 < stats["d_fake"] < 1
+
+
+def test_frozen_restores_on_error():
+    _, D = _nets()
+    with pytest.raises(RuntimeError):
+        with frozen(D):
+            raise RuntimeError
+    assert all(p.requires_grad for p in D.parameters())
+
+
+def _weights(run_dir):
+    return load_file(str(resolve(run_dir) / "model.safetensors"))
+
+
+def test_resume_is_bit_exact(tiny_cfg, tmp_path):
+    # dropout in G and D exercises the global RNG; SGD momentum exercises optimizer state
+    cfg = tiny_cfg.override({"model.g_dropout": 0.2, "d_optim.name": "sgd", "d_optim.momentum": 0.9,
+                             "d_optim.lr": 0.01, "train.d_steps": 2, "model.ema": 0.9})
+    full = train(cfg, runs_root=tmp_path / "a", quiet=True)
+    half = train(cfg.override({"train.steps": 10}), runs_root=tmp_path / "b", quiet=True)
+    resumed = train(cfg, resume=half.run_dir, quiet=True)
+    assert resumed.step == full.step == 20
+    wa, wb = _weights(full.run_dir), _weights(resumed.run_dir)
+    assert wa.keys() == wb.keys() and {"G", "D", "G_ema"} == {k.split(".")[0] for k in wa}
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+
+
+def test_same_seed_same_weights_other_seed_differs(tiny_cfg, tmp_path):
+    a = _weights(train(tiny_cfg, runs_root=tmp_path, quiet=True).run_dir)
+    b = _weights(train(tiny_cfg, runs_root=tmp_path, quiet=True).run_dir)
+    c = _weights(train(tiny_cfg.override({"train.seed": 1}), runs_root=tmp_path, quiet=True).run_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_run_directory_contents(tiny_cfg, tmp_path):
+    r = train(tiny_cfg, runs_root=tmp_path, quiet=True)
+    assert r.run_dir.name == "001-digits-mlp"
+    assert (r.run_dir / "config.json").exists() and r.grid.exists() and r.loss_curve.exists()
+    rows = [json.loads(l) for l in (r.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [5, 10, 15, 20]
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "img_per_s"} <= rows[0].keys()
+    assert train(tiny_cfg, runs_root=tmp_path, quiet=True).run_dir.name == "002-digits-mlp"
+
+
+def test_nan_stops_run_and_keeps_last_good_checkpoint(tiny_cfg, tmp_path):
+    # An absurd learning rate makes the losses overflow; the run must stop with the message
+    # and the checkpoint on disk must hold only finite weights.
+    cfg = tiny_cfg.override({"g_optim.lr": 1e30, "d_optim.lr": 1e30, "d_optim.name": "sgd", "g_optim.name": "sgd",
+                             "train.steps": 200})
+    with pytest.raises(TrainingDiverged, match="NaN/Inf") as info:
+        train(cfg, runs_root=tmp_path, quiet=True)
+    assert str(info.value).count("\n") == 0
+    run = next(tmp_path.iterdir())
+    if (run / "checkpoints" / "LATEST").exists():
+        assert all(torch.isfinite(t).all() for t in _weights(run).values())
+
+
+def test_resume_refuses_other_config_or_no_more_steps(tiny_cfg, tmp_path):
+    r = train(tiny_cfg, runs_root=tmp_path, quiet=True)
+    with pytest.raises(ConfigError, match="already has 20 steps"):
+        train(tiny_cfg, resume=r.run_dir, quiet=True)
+    with pytest.raises(ConfigError, match="different configuration"):
+        train(tiny_cfg.override({"train.steps": 40, "g_optim.lr": 0.1}), resume=r.run_dir, quiet=True)
+
+
+def test_conditional_run_makes_class_rows(tiny_cfg, tmp_path):
+    r = train(tiny_cfg.override({"data.conditional": True}), runs_root=tmp_path, quiet=True)
+    from ganforge.sampling import generate, load_generator
+
+    G = load_generator(r.run_dir)
+    assert G.num_classes == 10
+    imgs, y = generate(G, 12, labels=7)
+    assert imgs.shape == (12, 8, 8) and set(y.tolist()) == {7}
