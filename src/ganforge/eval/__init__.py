@@ -1,0 +1,14 @@
+"""Evaluation: how similar are generated samples to real ones, and are they new?
+
+``evaluate(source, ref="mnist-test", n=10000)`` returns an :class:`EvalReport` with FID,
+KID, classifier score, class shares (mode collapse), precision/recall, density/coverage,
+the model-based similarity test (C2ST on features and on pixels, 1-NN), memorisation
+(copy rate vs real held-out images) and TSTR for labelled samples, each beside its
+real-vs-real floor, plus the protocol that produced them. ``quick_fid(G)`` is the cheap
+check for ``--eval-every`` during training.
+"""
+
+from ganforge.eval.evaluate import evaluate, quick_fid, reference_statistics
+from ganforge.eval.report import EvalReport, MetricValue, Protocol, aggregate
+
+__all__ = ["evaluate", "quick_fid", "reference_statistics", "EvalReport", "MetricValue", "Protocol", "aggregate"]

