@@ -94,6 +94,12 @@ class LossConfig:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}.")
         _choice(self.penalty, "loss.penalty", ("none", "gp", "r1"))
         _positive(self.clip, "loss.clip", allow_zero=True)
+        if self.d_loss == "wasserstein" and self.g_loss not in ("wasserstein", "hinge"):
+            # A critic's scores are not log-odds, so log-likelihood G losses do not apply to them.
+            raise ConfigError(
+                f"loss.g_loss={self.g_loss!r} expects D's logits to be log-odds, but the Wasserstein critic outputs "
+                "unbounded scores; set loss.g_loss=wasserstein."
+            )
         if self.clip and self.penalty == "gp":
             raise ConfigError(
                 "weight clipping and a gradient penalty both enforce the critic's Lipschitz bound; use one: "

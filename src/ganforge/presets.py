@@ -51,3 +51,101 @@ def get_preset(name: str) -> Preset:
 
 def preset_config(name: str) -> Config:
     return PRESETS.get(name).config
+
+
+# --- The GAN family (issue 5). Small widths so each trains on 2 CPU cores in ~15 min. ---
+
+FOLDER_PLACEHOLDER = "<your-image-folder>"
+
+PRESETS.add("mnist-dcgan", Preset(
+    summary="DCGAN on MNIST: strided convolutions, BatchNorm, ReLU/LeakyReLU, tanh (28x28: 7 -> 14 -> 28)",
+    reference="Radford, Metz & Chintala 2015 (DCGAN): Adam lr 2e-4, beta1 0.5, batch 64, N(0,0.02) init",
+    config=Config(
+        name="mnist-dcgan",
+        data=DataConfig(dataset="mnist"),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=True),
+        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        train=TrainConfig(steps=3000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=1000),
+    ),
+))
+
+PRESETS.add("mnist-cgan", Preset(
+    summary="conditional DCGAN on MNIST: the class label enters G (one-hot + z) and D (one-hot maps); "
+            "`ganforge sample RUN --class 7`",
+    reference="Mirza & Osindero 2014 (conditional GAN) on the DCGAN of Radford et al. 2015: Adam 2e-4, beta1 0.5",
+    config=Config(
+        name="mnist-cgan",
+        data=DataConfig(dataset="mnist", conditional=True),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=True),
+        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        train=TrainConfig(steps=3000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=1000),
+    ),
+))
+
+PRESETS.add("mnist-wgan", Preset(
+    summary="Wasserstein GAN with weight clipping on MNIST: DCGAN critic, clip 0.01, 5 critic steps per G step",
+    reference="Arjovsky, Chintala & Bottou 2017 (WGAN, Algorithm 1): RMSprop lr 5e-5, c = 0.01, n_critic = 5, batch 64",
+    config=Config(
+        name="mnist-wgan",
+        data=DataConfig(dataset="mnist"),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=True),
+        loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", clip=0.01),
+        g_optim=OptimConfig("rmsprop", 5e-5),
+        d_optim=OptimConfig("rmsprop", 5e-5),
+        train=TrainConfig(steps=1500, batch_size=64, d_steps=5, log_every=25, sample_every=250, checkpoint_every=500),
+    ),
+))
+
+PRESETS.add("mnist-wgan-gp", Preset(
+    summary="Wasserstein GAN with gradient penalty on MNIST: per-sample interpolates, lambda 10, no BatchNorm in the critic",
+    reference="Gulrajani et al. 2017 (WGAN-GP, Algorithm 1): lambda = 10, Adam lr 1e-4, betas (0, 0.9), n_critic = 5",
+    config=Config(
+        name="mnist-wgan-gp",
+        data=DataConfig(dataset="mnist"),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=False),
+        loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", penalty="gp", penalty_weight=10.0),
+        g_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)),
+        d_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)),
+        train=TrainConfig(steps=1500, batch_size=64, d_steps=5, log_every=25, sample_every=250, checkpoint_every=500),
+    ),
+))
+
+PRESETS.add("mnist-hinge-sn", Preset(
+    summary="hinge loss + spectral normalisation in D (no BatchNorm in D) on MNIST, one D step per G step",
+    reference="Miyato et al. 2018 (SNGAN), setting C: Adam lr 2e-4, betas (0.5, 0.999), n_dis = 1; hinge loss of Lim & Ye 2017",
+    config=Config(
+        name="mnist-hinge-sn",
+        data=DataConfig(dataset="mnist"),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=False, spectral_norm=True),
+        loss=LossConfig(d_loss="hinge", g_loss="hinge"),
+        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        train=TrainConfig(steps=3000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=1000),
+    ),
+))
+
+PRESETS.add("folder-dcgan", Preset(
+    summary="DCGAN for your own folder of images at 64x64 RGB (e.g. faces): "
+            "ganforge train --preset folder-dcgan --dataset path/to/folder",
+    reference="Radford, Metz & Chintala 2015 (DCGAN, 64x64 faces/bedrooms): Adam 2e-4, beta1 0.5, batch 64; "
+              "width halved for CPU",
+    config=Config(
+        name="folder-dcgan",
+        data=DataConfig(dataset=FOLDER_PLACEHOLDER, image_size=64, channels=3),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=True),
+        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        train=TrainConfig(steps=2000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=500),
+    ),
+))

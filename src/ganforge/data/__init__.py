@@ -42,6 +42,9 @@ def load_images(dataset: str, *, image_size: int = 64, channels: int | None = No
     """
     from ganforge.data.arrays import load_array, load_digits8, load_folder
 
+    if dataset.startswith("<") and dataset.endswith(">"):  # a preset's placeholder, e.g. folder-dcgan
+        raise DataError(f"this preset trains on your own images but data.dataset is still the placeholder {dataset}; "
+                        "pass --dataset path/to/folder (or --set data.dataset=path/to/folder).")
     if dataset in ("mnist", "mnist-train", "mnist-test"):
         from ganforge.data.mnist import load_mnist
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from torch import nn
 
 from ganforge.config import ModelConfig
+from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.registry import Registry
 
@@ -24,6 +25,18 @@ def _mlp_g(cfg: ModelConfig, img_shape, num_classes: int, output: str) -> nn.Mod
 @DISCRIMINATORS.register("mlp")
 def _mlp_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
     return MLPDiscriminator(img_shape, cfg.d_hidden, num_classes, cfg.d_dropout, cfg.spectral_norm, cfg.d_batchnorm)
+
+
+@GENERATORS.register("dcgan")
+def _dcgan_g(cfg: ModelConfig, img_shape, num_classes: int, output: str) -> nn.Module:
+    return DCGANGenerator(cfg.z_dim, img_shape, cfg.width, num_classes, cfg.upsample, cfg.g_batchnorm,
+                          cfg.g_dropout, output)
+
+
+@DISCRIMINATORS.register("dcgan")
+def _dcgan_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
+    return DCGANDiscriminator(img_shape, cfg.width, num_classes, cfg.d_dropout, cfg.spectral_norm, cfg.d_batchnorm,
+                              cfg.projection)
 
 
 def build_generator(cfg: ModelConfig, img_shape: tuple[int, ...], num_classes: int = 0, output: str = "tanh") -> nn.Module:
@@ -42,4 +55,4 @@ def has_batchnorm(module: nn.Module) -> bool:
 
 
 __all__ = ["GENERATORS", "DISCRIMINATORS", "build_generator", "build_discriminator", "has_batchnorm",
-           "MLPGenerator", "MLPDiscriminator"]
+           "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator"]

@@ -61,6 +61,24 @@ def check_compatible(cfg: Config, D: torch.nn.Module) -> None:
         )
     if cfg.loss.clip and cfg.loss.d_loss != "wasserstein":
         raise ConfigError("weight clipping belongs to the Wasserstein critic; set loss.d_loss=wasserstein or loss.clip=0.")
+    if cfg.loss.penalty == "r1" and has_batchnorm(D):
+        raise ConfigError(
+            "the R1 penalty is a per-sample gradient norm, but BatchNorm in the discriminator mixes samples; "
+            "set model.d_batchnorm=false."
+        )
+    if cfg.loss.d_loss == "wasserstein" and not (cfg.loss.clip or cfg.loss.penalty == "gp" or cfg.model.spectral_norm):
+        # Without a Lipschitz bound the critic's scores grow without limit (Arjovsky et al. 2017, §3).
+        raise ConfigError(
+            "the Wasserstein critic needs a Lipschitz constraint; set loss.clip=0.01 (WGAN), loss.penalty=gp "
+            "(WGAN-GP) or model.spectral_norm=true."
+        )
+    if cfg.model.projection:
+        if not cfg.data.conditional:
+            raise ConfigError("model.projection is a conditional discriminator; set data.conditional=true "
+                              "(with a labelled dataset) or model.projection=false.")
+        if not getattr(D, "projection", False):
+            raise ConfigError(f"model.discriminator={cfg.model.discriminator!r} has no projection head; "
+                              "use model.discriminator=dcgan or set model.projection=false.")
 
 
 def _training_tensors(cfg: Config, data: ImageSet | torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None, int]:
