@@ -330,24 +330,34 @@ class Rounding:
 
 def detect_rounding(x: np.ndarray) -> Rounding | None:
     """The coarsest unit u (1, 2 or 5 × 10^k) such that at least half the values are
-    multiples of u *and* those values are heavily tied; None for continuous data."""
+    multiples of u *and* those values are heavily tied; None for continuous data. A finer
+    unit (down to u/10) wins if it holds clearly more values (integers are 50 % even by
+    chance, so a 1-grid must not be read as a 2-grid)."""
     x = np.asarray(x, dtype=float)
     span = float(np.max(np.abs(x)))
     if span == 0:
         return None
     top = math.floor(math.log10(span))
-    for e in range(top, top - 10, -1):
-        for m in (5, 2, 1):
-            u = m * 10.0**e
-            q = x / u
-            on = np.abs(q - np.round(q)) <= 1e-9 * np.maximum(1.0, np.abs(q))
-            frac = float(on.mean())
-            if frac >= 0.5:
-                distinct = len(np.unique(x[on]))
-                if distinct <= 0.5 * on.sum():
-                    return Rounding(u, frac)
-                return None  # finest grid that holds half the data is not tied: continuous
-    return None
+    units = [m * 10.0**e for e in range(top, top - 10, -1) for m in (5, 2, 1)]
+
+    def on_grid(u):
+        q = x / u
+        return np.abs(q - np.round(q)) <= 1e-9 * np.maximum(1.0, np.abs(q))
+
+    fracs = [float(on_grid(u).mean()) for u in units]
+    first = next((i for i, f in enumerate(fracs) if f >= 0.5), None)
+    if first is None:
+        return None
+    best = first
+    for j in range(first + 1, len(units)):
+        if units[j] < units[first] / 10 - 1e-12:
+            break
+        if fracs[j] > fracs[best] + 0.1:
+            best = j
+    on = on_grid(units[best])
+    if len(np.unique(x[on])) > 0.5 * on.sum():
+        return None  # the grid that holds half the data is not tied: continuous data
+    return Rounding(units[best], fracs[best])
 
 
 # ---------------------------------------------------------------------------------------
@@ -500,7 +510,8 @@ def wald_ci(fam: Family, x: np.ndarray, P: np.ndarray, level: float = 0.95) -> t
     for a, i in enumerate(keep):
         se = math.sqrt(cov[a, a])
         lo, hi = u0[i] - z * se, u0[i] + z * se
-        out[i] = [_FROM_U[tr[i]](lo), _FROM_U[tr[i]](hi)]
+        with np.errstate(over="ignore"):  # exp of a huge log-scale bound is honestly inf
+            out[i] = [_FROM_U[tr[i]](lo), _FROM_U[tr[i]](hi)]
     if len(keep) < k:
         dropped = [fam.param_names[i] for i in range(k) if i not in keep]
         note = f"no CI for {', '.join(dropped)} (flat likelihood)"

@@ -122,6 +122,8 @@ def _read_text_table(path: Path) -> tuple[list[str] | None, list[list[str]], lis
     rows: list[list[str]] = []
     if delim is None:
         rows = [line.split() for _, line in raw]
+        if len(rows) == 1 and _parse_float(rows[0][0]) is not None:  # "1.2 3.4 5.6 ...": one sample on one line
+            return None, [[c] for c in rows[0]], [raw[0][0]] * len(rows[0])
     else:
         reader = csv.reader(_io.StringIO("\n".join(line for _, line in raw)), delimiter=delim)
         rows = [list(r) for r in reader]
@@ -167,9 +169,9 @@ def _from_cells(
         else:
             values[i] = v
     if bad:
-        where = "line" if lines is not None else "row"
+        where = ("line" if lines is not None else "row") + ("s" if len(bad) > 1 else "")
         raise DataError(
-            f"column '{name}' in {source} has non-numeric cells at {where}s {_lines_list(bad)}; "
+            f"column '{name}' in {source} has non-numeric cells at {where} {_lines_list(bad)}; "
             "fix or delete them (or pick another --column)."
         )
     g = np.asarray(groups, dtype=object) if groups is not None else None
@@ -185,9 +187,9 @@ def _finish(
     if dropped and not dropna:
         idx = np.flatnonzero(~finite).tolist()
         locs = [lines[i] for i in idx] if lines is not None else [i + 1 for i in idx]
-        where = "line" if lines is not None else "row"
+        where = ("line" if lines is not None else "row") + ("s" if len(locs) > 1 else "")
         raise DataError(
-            f"column '{name}' in {source} has {dropped} missing/NaN/inf value(s) at {where}s {_lines_list(locs)}; "
+            f"column '{name}' in {source} has {dropped} missing/NaN/inf value(s) at {where} {_lines_list(locs)}; "
             "pass --dropna to drop them or fix the data."
         )
     values = values[finite].astype(np.float64)
