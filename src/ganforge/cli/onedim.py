@@ -92,6 +92,8 @@ def cmd_fit(args) -> int:
         raise ConfigError(f"--sample must be a positive number of values (got {args.sample}).")
     if args.n_mc < 0:
         raise ConfigError(f"--n-mc must be >= 0 (got {args.n_mc}); 99 is the default.")
+    if args.gan_steps < 1:
+        raise ConfigError(f"--gan-steps must be positive (got {args.gan_steps}); 3000 is the default.")
     import numpy as np
 
     from ganforge.onedim import fit as F
@@ -123,7 +125,7 @@ def cmd_fit(args) -> int:
             from ganforge.onedim.gan import fit_gan
 
             gan = fit_gan(x, steps=args.gan_steps, seed=args.seed + gi)
-            gan_samples = gan.sample(max(len(x), 1000), seed=args.seed + gi)
+            gan_samples = gan.sample(max(len(x), 1000), seed=args.seed + gi, rounding=rep.rounding)
             cmp_gan = _quick_compare(x, gan_samples, "D", "GAN", args.seed)
             cmp_fit = _quick_compare(x, chosen.sample(len(gan_samples), seed=args.seed + gi, rounding=rep.rounding), "D",
                                      chosen.family.label, args.seed)
@@ -141,7 +143,7 @@ def cmd_fit(args) -> int:
             texts.append(f"wrote {path}")
         if args.sample is not None:
             if args.method == "gan":
-                s = gan.sample(args.sample, seed=args.seed + 7919 + gi)
+                s = gan.sample(args.sample, seed=args.seed + 7919 + gi, rounding=rep.rounding)
             else:
                 s = chosen.sample(args.sample, seed=args.seed + 7919 + gi, rounding=rep.rounding)
             samples.append(s)
@@ -153,7 +155,7 @@ def cmd_fit(args) -> int:
                             groups=np.asarray(sample_groups) if col.groups is not None else None, by=col.by)
         out["files"].append(str(path))
         what = "the GAN" if args.method == "gan" else "the fitted model"
-        if args.method != "gan" and any(r is not None for r in roundings):
+        if any(r is not None for r in roundings):
             what += ", rounded like the data (--no-rounding to keep them continuous)"
         texts.append(f"wrote {path} ({args.sample} values{' per group' if col.groups is not None else ''} from {what}, "
                      f"seed {args.seed})")

@@ -42,7 +42,11 @@ def plot_fit(report, path: str | Path, *, family: str | None = None, top: int = 
     ax[0].set_ylabel("data quantiles")
     ax[0].set_title(f"QQ plot vs {chosen.family.label}")
     grid = np.linspace(x.min() - 0.1 * np.ptp(x), x.max() + 0.1 * np.ptp(x), 400)
-    ax[1].hist(x, bins="fd", density=True, color="0.8", edgecolor="0.6", label=f"data (n={n})")
+    bins = "fd"
+    r = report.rounding
+    if r is not None and np.ptp(x) / r.unit <= 200:  # bins centred on the reporting grid: no empty/double bins
+        bins = np.arange(np.floor(x.min() / r.unit) - 0.5, np.ceil(x.max() / r.unit) + 1.0) * r.unit
+    ax[1].hist(x, bins=bins, density=True, color="0.8", edgecolor="0.6", label=f"data (n={n})")
     for i, f in enumerate(fits):
         ax[1].plot(grid, f.dist.pdf(grid), color=f"C{i}", lw=1.8, label=f.family.label)
     ecdf = np.arange(1, n + 1) / n
