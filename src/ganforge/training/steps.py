@@ -74,6 +74,13 @@ def frozen(module: nn.Module):
             p.requires_grad_(flag)
 
 
+def joint_batch_ok(D: nn.Module) -> bool:
+    """True when D treats every sample independently (no batch-statistics layers)."""
+    if not hasattr(D, "_ganforge_joint_ok"):
+        D._ganforge_joint_ok = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+    return D._ganforge_joint_ok
+
+
 def _score(logits: torch.Tensor, probabilities: bool) -> torch.Tensor:
     return torch.sigmoid(logits).mean() if probabilities else logits.mean()
 
@@ -85,8 +92,15 @@ def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcont
         fake = G(z, y) if y is not None else G(z)
     fake = fake.float()
     with autocast():
-        real_logits = D(real, y) if y is not None else D(real)
-        fake_logits = D(fake, y) if y is not None else D(fake)
+        if joint_batch_ok(D):
+            # One forward over [real; fake]: identical maths when no layer mixes samples
+            # (no BatchNorm), and one large matmul is faster than two small ones.
+            both = torch.cat([real, fake])
+            logits = D(both, torch.cat([y, y])) if y is not None else D(both)
+            real_logits, fake_logits = logits[: len(real)], logits[len(real):]
+        else:
+            real_logits = D(real, y) if y is not None else D(real)
+            fake_logits = D(fake, y) if y is not None else D(fake)
     real_logits, fake_logits = real_logits.float(), fake_logits.float()
     loss = obj.d_loss(real_logits, fake_logits)
     stats = {}
