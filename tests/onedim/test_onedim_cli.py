@@ -116,7 +116,8 @@ def test_fit_json_by_group_and_compare_json(tmp_path, capsys):
     assert [g["name"] for g in out["groups"]] == ["height [sex = M]", "height [sex = F]"]
     assert all(g["fits"][0]["ci95"] and "ad_p" in g["fits"][0] for g in out["groups"])
     lines = dprime.read_text().splitlines()
-    assert lines[0] == "sex,height" and len(lines) == 101
+    assert lines[0] == "sex,height" and len(lines) == 51  # 50 in total, split 17 M : 33 F (data: 30 : 60)
+    assert sum(line.startswith("M,") for line in lines) == 17
     assert main(["compare", data, str(dprime), "--column", "height", "--json", "--n-perm", "20",
                  "--plot", str(tmp_path / "cmp.png")]) == 0
     res = json.loads(capsys.readouterr().out)

@@ -37,7 +37,8 @@ def add_parser(sub) -> None:
                    help="mle: parametric families (default); gan: also train a 1-D GAN and compare it")
     p.add_argument("--gan-steps", type=int, default=3000, help="--method gan: generator steps (default 3000)")
     p.add_argument("--family", help="family used for --sample and the QQ plot (default: the best ranked)")
-    p.add_argument("--sample", type=int, metavar="N", help="draw N values of D' per group from the fitted model")
+    p.add_argument("--sample", type=int, metavar="N",
+                   help="draw N values of D' from the fitted model (with --by: split in the groups' proportions)")
     p.add_argument("-o", "--output", help="where --sample writes D' (.csv, .tsv, .txt or .npy)")
     p.add_argument("--plots", metavar="DIR", help="write QQ / histogram / CDF plots (PNG) into DIR")
     p.add_argument("--seed", type=int, default=0)
@@ -109,7 +110,9 @@ def cmd_fit(args) -> int:
     samples, sample_groups, texts, roundings = [], [], [], []
     for note in col.notes:
         texts.append(f"note: {note}")
-    for gi, (label, x) in enumerate(col.split().items()):
+    groups = col.split()
+    alloc = _allocate(args.sample, [len(v) for v in groups.values()]) if args.sample is not None else None
+    for gi, (label, x) in enumerate(groups.items()):
         name = col.name if col.groups is None else f"{col.name} [{col.by} = {label}]"
         rep = F.fit(x, families, name=name, rank_by=args.rank_by, n_mc=args.n_mc, seed=args.seed + gi,
                     rounding=None if args.no_rounding else "auto")
@@ -142,10 +145,11 @@ def cmd_fit(args) -> int:
             out["files"].append(str(path))
             texts.append(f"wrote {path}")
         if args.sample is not None:
+            m = alloc[gi]
             if args.method == "gan":
-                s = gan.sample(args.sample, seed=args.seed + 7919 + gi, rounding=rep.rounding)
+                s = gan.sample(m, seed=args.seed + 7919 + gi, rounding=rep.rounding) if m else np.empty(0)
             else:
-                s = chosen.sample(args.sample, seed=args.seed + 7919 + gi, rounding=rep.rounding)
+                s = chosen.sample(m, seed=args.seed + 7919 + gi, rounding=rep.rounding) if m else np.empty(0)
             samples.append(s)
             sample_groups += [label] * len(s)
             entry["sampled_from"] = "gan" if args.method == "gan" else chosen.key
@@ -157,14 +161,27 @@ def cmd_fit(args) -> int:
         what = "the GAN" if args.method == "gan" else "the fitted model"
         if any(r is not None for r in roundings):
             what += ", rounded like the data (--no-rounding to keep them continuous)"
-        texts.append(f"wrote {path} ({args.sample} values{' per group' if col.groups is not None else ''} from {what}, "
-                     f"seed {args.seed})")
+        split = ""
+        if col.groups is not None:
+            split = " (" + ", ".join(f"{g}: {m}" for g, m in zip(groups, alloc)) + ", in the data's group proportions)"
+        texts.append(f"wrote {path}: {args.sample} values{split} from {what}, seed {args.seed}")
     if args.json:
         json.dump(out, sys.stdout, indent=2, default=_json_default)
         print()
     else:
         print("\n\n".join(texts))
     return 0
+
+
+def _allocate(n: int, sizes: list[int]) -> list[int]:
+    """Split n draws across groups in proportion to their sizes (largest remainder), so a
+    grouped D′ has the same group mix as D."""
+    import numpy as np
+
+    share = np.asarray(sizes, dtype=float) / sum(sizes) * n
+    out = np.floor(share).astype(int)
+    out[np.argsort(-(share - out))[: n - out.sum()]] += 1
+    return out.tolist()
 
 
 def _json_default(o):
