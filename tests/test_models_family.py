@@ -1,0 +1,153 @@
+"""Shapes, ranges and label handling of every registered generator and discriminator."""
+
+import pytest
+import torch
+from torch import nn
+
+from ganforge.config import ModelConfig
+from ganforge.errors import ConfigError
+from ganforge.models import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator, has_batchnorm
+from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_geometry
+
+SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32), (1, 32, 32), (3, 64, 64)]
+
+
+def small_cfg(name: str, **kw) -> ModelConfig:
+    base = dict(generator=name, discriminator=name, z_dim=16, width=8, g_hidden=(32,), d_hidden=(32,), d_dropout=0.0)
+    return ModelConfig(**(base | kw))
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", sorted(set(GENERATORS.names()) & set(DISCRIMINATORS.names())))
+def test_every_registered_model_shapes_and_range(name, shape):
+    torch.manual_seed(0)
+    cfg = small_cfg(name)
+    G, D = build_generator(cfg, shape, 0, "tanh"), build_discriminator(cfg, shape, 0)
+    assert (G.z_dim, G.num_classes, G.img_shape) == (16, 0, shape)
+    x = G(torch.randn(5, 16))
+    assert x.shape == (5, *shape) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1
+    out = D(x)
+    assert out.shape == (5,) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "nearest"])
+def test_dcgan_upsample_modes(upsample):
+    G = build_generator(small_cfg("dcgan", upsample=upsample), (1, 28, 28))
+    has_t = any(isinstance(m, nn.ConvTranspose2d) for m in G.modules())
+    has_up = any(isinstance(m, nn.Upsample) for m in G.modules())
+    assert (has_t, has_up) == ((True, False) if upsample == "transpose" else (False, True))
+    assert G(torch.randn(3, 16)).shape == (3, 1, 28, 28)
+
+
+@pytest.mark.parametrize("output,lo,hi", [("tanh", -1, 1), ("sigmoid", 0, 1)])
+def test_dcgan_output_activation(output, lo, hi):
+    G = build_generator(small_cfg("dcgan"), (1, 8, 8), 0, output)
+    x = G(torch.randn(8, 16) * 10)
+    assert x.min() >= lo and x.max() <= hi
+
+
+def test_dcgan_geometry():
+    assert dcgan_geometry(28) == (7, 2)
+    assert dcgan_geometry(32) == (4, 3)
+    assert dcgan_geometry(64) == (4, 4)
+    assert dcgan_geometry(8) == (4, 1)
+    for bad in (7, 27, 5):
+        with pytest.raises(ConfigError, match="even image size"):
+            dcgan_geometry(bad)
+    with pytest.raises(ConfigError, match="square"):
+        build_generator(small_cfg("dcgan"), (1, 28, 32))
+    with pytest.raises(ConfigError, match="square"):
+        build_discriminator(small_cfg("dcgan"), (10,))
+
+
+def test_dcgan_batchnorm_and_spectral_norm_options():
+    G = build_generator(small_cfg("dcgan", g_batchnorm=True), (1, 28, 28))
+    assert has_batchnorm(G)
+    assert not has_batchnorm(build_generator(small_cfg("dcgan", g_batchnorm=False), (1, 28, 28)))
+    D = build_discriminator(small_cfg("dcgan", d_batchnorm=True), (1, 28, 28))
+    assert has_batchnorm(D)
+    assert not isinstance(D.features[1], nn.BatchNorm2d)  # never on D's input layer (DCGAN)
+    assert not has_batchnorm(build_discriminator(small_cfg("dcgan"), (1, 28, 28)))
+    Dsn = build_discriminator(small_cfg("dcgan", spectral_norm=True), (1, 28, 28), 10)
+    sn = [m for m in Dsn.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert sn and all(nn.utils.parametrize.is_parametrized(m) for m in sn)
+    Dproj = build_discriminator(small_cfg("dcgan", spectral_norm=True, projection=True), (1, 28, 28), 10)
+    assert nn.utils.parametrize.is_parametrized(Dproj.embed)
+    Ddrop = build_discriminator(small_cfg("dcgan", d_dropout=0.25), (1, 28, 28))
+    assert any(isinstance(m, nn.Dropout) and m.p == 0.25 for m in Ddrop.modules())
+
+
+def test_dcgan_spectral_norm_bounds_each_layer():
+    torch.manual_seed(0)
+    D = build_discriminator(small_cfg("dcgan", spectral_norm=True), (1, 8, 8))
+    D.train()
+    for _ in range(30):  # power iteration converges during training-mode forwards
+        D(torch.randn(4, 1, 8, 8))
+    W = D.head.weight.detach()
+    assert torch.linalg.matrix_norm(W, 2).item() == pytest.approx(1.0, rel=0.05)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "mlp"])
+def test_conditional_generator_respects_labels(name):
+    torch.manual_seed(0)
+    G = build_generator(small_cfg(name), (1, 28, 28), num_classes=10).eval()
+    z = torch.randn(4, 16)
+    y = torch.tensor([0, 1, 2, 3])
+    a, b = G(z, y), G(z, y.flip(0))
+    assert a.shape == (4, 1, 28, 28)
+    assert not torch.allclose(a, b)
+    assert torch.equal(G(z, y), a)  # deterministic in eval mode
+    # the same label gives the same image: only the label changed the output
+    assert torch.allclose(G(z[:1], y[:1]), a[:1], atol=1e-6)
+    with pytest.raises(ValueError, match="pass labels"):
+        G(z)
+
+
+@pytest.mark.parametrize("projection", [False, True])
+def test_conditional_discriminator_respects_labels(projection):
+    torch.manual_seed(0)
+    D = build_discriminator(small_cfg("dcgan", projection=projection), (1, 28, 28), num_classes=10)
+    for p in D.parameters():  # the DCGAN init (std 0.02) makes label effects tiny; widen them
+        nn.init.normal_(p, 0, 0.2)
+    x = torch.randn(4, 1, 28, 28)
+    y = torch.tensor([0, 1, 2, 3])
+    a, b = D(x, y), D(x, torch.tensor([3, 2, 1, 0]))
+    assert a.shape == (4,)
+    assert (a - b).abs().min() > 1e-4
+    assert D.projection == projection and (D.embed is not None) == projection
+    with pytest.raises(ValueError, match="pass labels"):
+        D(x)
+
+
+def test_projection_discriminator_is_inner_product_with_class_embedding():
+    torch.manual_seed(0)
+    D = DCGANDiscriminator((1, 8, 8), width=4, num_classes=3, projection=True)
+    x = torch.randn(2, 1, 8, 8)
+    y = torch.tensor([2, 0])
+    h = D.features(x).flatten(1)
+    expected = D.head(h).squeeze(1) + (D.embed.weight[y] * h).sum(1)
+    assert torch.allclose(D(x, y), expected)
+
+
+def test_projection_needs_labels():
+    with pytest.raises(ConfigError, match="data.conditional=true"):
+        build_discriminator(small_cfg("dcgan", projection=True), (1, 8, 8), 0)
+
+
+def test_unconditional_models_refuse_labels():
+    G = DCGANGenerator(8, (1, 8, 8), width=4)
+    with pytest.raises(ValueError, match="unconditional"):
+        G(torch.randn(2, 8), torch.tensor([0, 1]))
+
+
+def test_model_registry_errors_list_valid_names():
+    with pytest.raises(ConfigError, match="unknown generator 'resnet'; valid choices: dcgan, mlp"):
+        build_generator(ModelConfig(generator="resnet"), (1, 8, 8))
+    with pytest.raises(ConfigError, match="unknown discriminator 'x'; valid choices: dcgan, mlp"):
+        build_discriminator(ModelConfig(discriminator="x"), (1, 8, 8))
+
+
+def test_config_refuses_bad_upsample():
+    with pytest.raises(ConfigError, match="transpose, nearest"):
+        ModelConfig(upsample="bilinear")
