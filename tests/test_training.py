@@ -123,3 +123,27 @@ def test_conditional_run_makes_class_rows(tiny_cfg, tmp_path):
     assert G.num_classes == 10
     imgs, y = generate(G, 12, labels=7)
     assert imgs.shape == (12, 8, 8) and set(y.tolist()) == {7}
+
+
+def test_sigterm_writes_checkpoint_and_exits_cleanly(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "ganforge", "train", "--preset", "digits-mlp", "--steps", "100000", "--quiet",
+           "--runs-dir", str(tmp_path), "--set", "train.log_every=5", "--set", "train.checkpoint_every=100000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    metrics = tmp_path / "001-digits-mlp" / "metrics.jsonl"
+    deadline = time.time() + 60
+    while not (metrics.exists() and metrics.stat().st_size) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "interrupted at step" in out and "stopped by signal" in err
+    ckpt = resolve(tmp_path / "001-digits-mlp")
+    step = json.loads((ckpt / "state.json").read_text())["step"]
+    assert 0 < step < 100000
