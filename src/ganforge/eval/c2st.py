@@ -20,6 +20,10 @@ p-values:
 * ``"permutation"``: the whole cross-validation is re-run ``n_perm`` times with the labels
   shuffled; p = (1 + #{acc* >= acc}) / (1 + n_perm). Exact, ``n_perm`` times the cost.
 
+Classifiers: ``logistic`` (linear; in 1-D it sees only a location shift), ``knn``
+(k ≈ √n, a local density-ratio estimate: sees any difference in low dimension), ``mlp``
+and ``gbdt`` (HistGradientBoosting; on a busy shared CPU run with OMP_NUM_THREADS=1).
+
 Example::
 
     from ganforge.eval.c2st import c2st
@@ -99,8 +103,9 @@ def make_classifier(name: str, n_train: int, seed: int = 0):
     if name == "gbdt":
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        # small trees: a C2ST needs a detector, not a leaderboard model (and 31-leaf trees
-        # were ~10x slower on a shared 2-core machine)
+        # small trees: a C2ST needs a detector, not a leaderboard model. Its OpenMP threads
+        # spin on a busy shared CPU (measured: 43 s vs 2.5 s with OMP_NUM_THREADS=1 for
+        # 2 x 500 points on 2 loaded cores); set OMP_NUM_THREADS=1 there.
         return HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=8, early_stopping=False, random_state=seed)
     raise ConfigError(f"unknown classifier '{name}'; choose one of {', '.join(CLASSIFIERS)} or pass an sklearn estimator.")
 
