@@ -142,14 +142,38 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class VAEConfig:
+    """The VAE baseline (Kingma & Welling 2014): encoder q(z|x), decoder p(x|z) = G."""
+
+    encoder: str = "mlp"  # "mlp" or "conv"
+    e_hidden: tuple[int, ...] = (512, 256)  # MLP encoder widths (conv encoder uses model.width)
+    likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (pixel intensities as probabilities) or "gaussian"
+    sigma: float = 0.1  # Gaussian likelihood's fixed std on the [-1,1] pixel scale
+    beta: float = 1.0  # weight of the KL term (beta-VAE, Higgins et al. 2017); 1 = the ELBO
+
+    def __post_init__(self):
+        _choice(self.encoder, "vae.encoder", ("mlp", "conv"))
+        _choice(self.likelihood, "vae.likelihood", ("bernoulli", "gaussian"))
+        _positive(self.sigma, "vae.sigma")
+        _positive(self.beta, "vae.beta", allow_zero=True)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "custom"
+    kind: str = "gan"  # "gan" (adversarial) or "vae" (the baseline GANs are compared with)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     g_optim: OptimConfig = field(default_factory=lambda: OptimConfig())
     d_optim: OptimConfig = field(default_factory=lambda: OptimConfig())
     train: TrainConfig = field(default_factory=TrainConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+
+    def __post_init__(self):
+        _choice(self.kind, "kind", ("gan", "vae"))
+        if self.kind == "vae" and self.data.scaling != "tanh":
+            raise ConfigError("the VAE models pixels on the [-1,1] scale; set data.scaling=tanh.")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -258,4 +282,4 @@ def load_config_file(path: str | Path) -> dict:
         raise ConfigError(f"cannot parse config file {path} ({exc}); use TOML (.toml) or JSON.") from None
 
 
-__all__ = ["Config", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "replace", "load_config_file"]
+__all__ = ["Config", "VAEConfig", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "replace", "load_config_file"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganforge.config import Config, DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
+from ganforge.config import Config, DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig, VAEConfig
 from ganforge.registry import Registry
 
 
@@ -147,5 +147,32 @@ PRESETS.add("folder-dcgan", Preset(
         g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
         d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
         train=TrainConfig(steps=2000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=500),
+    ),
+))
+
+
+PRESETS.add("mnist-vae", Preset(
+    summary="the VAE baseline: MLP encoder/decoder, 20-d Gaussian latent, Bernoulli likelihood, the ELBO",
+    reference="Kingma & Welling 2014 (Adam 1e-3; latent 20 as in their MNIST experiments)",
+    config=Config(
+        name="mnist-vae", kind="vae",
+        data=DataConfig(dataset="mnist"),
+        model=ModelConfig(generator="mlp", z_dim=20, g_hidden=(256, 512)),
+        vae=VAEConfig(encoder="mlp", e_hidden=(512, 256), likelihood="bernoulli", beta=1.0),
+        g_optim=OptimConfig("adam", 1e-3, (0.9, 0.999)),
+        train=TrainConfig(steps=6000, batch_size=128, log_every=50, sample_every=1000, checkpoint_every=1000),
+    ),
+))
+
+PRESETS.add("folder-vae", Preset(
+    summary="a convolutional VAE for any image folder (64 px): conv encoder, DCGAN decoder, Gaussian likelihood",
+    reference="Kingma & Welling 2014; decoder = the DCGAN generator (Radford et al. 2015)",
+    config=Config(
+        name="folder-vae", kind="vae",
+        data=DataConfig(dataset=FOLDER_PLACEHOLDER, image_size=64),
+        model=ModelConfig(generator="dcgan", z_dim=128, width=32),
+        vae=VAEConfig(encoder="conv", likelihood="gaussian", sigma=0.1, beta=1.0),
+        g_optim=OptimConfig("adam", 5e-4, (0.9, 0.999)),
+        train=TrainConfig(steps=5000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=500),
     ),
 ))

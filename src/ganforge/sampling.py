@@ -25,6 +25,7 @@ def generator_from_state(state: dict) -> nn.Module:
         G = build_generator(cfg.model, tuple(state["img_shape"]), state["num_classes"], state["output"])
     except (KeyError, TypeError) as exc:
         raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
+    G.kind = state.get("kind", "gan")
     G.scaling = cfg.data.scaling
     G.noise = cfg.model.noise
     G.output = state["output"]
@@ -42,8 +43,18 @@ def load_generator(path: str | Path, *, ema: bool = True, device: str | torch.de
     G = generator_from_state(state)
     name = "G_ema" if ema and "G_ema" in state.get("modules", []) else "G"
     checkpoint.load_module_weights(ckpt, name, G)
+    if G.kind == "vae":  # the decoder, wrapped to map its likelihood's output to [-1,1] images
+        from ganforge.models.vae import VAEDecoder
+
+        G = _copy_attrs(G, VAEDecoder(G, Config.from_dict(state["config"]).vae.likelihood))
     G.checkpoint = str(ckpt)
     return prepare_for_sampling(G.to(device))
+
+
+def _copy_attrs(src: nn.Module, dst: nn.Module) -> nn.Module:
+    for attr in ("scaling", "noise", "output", "kind", "sampling_dropout"):
+        setattr(dst, attr, getattr(src, attr, None))
+    return dst
 
 
 def prepare_for_sampling(G: nn.Module) -> nn.Module:

@@ -27,9 +27,10 @@ from ganforge.errors import ConfigError, DataError
 from ganforge.images import save_grid
 from ganforge.models import build_discriminator, build_generator, has_batchnorm
 from ganforge.models.noise import sample_labels, sample_z
+from ganforge.models.vae import VAEDecoder, build_encoder, decoder_output
 from ganforge.sampling import class_grid_labels, prepare_for_sampling, to_uint8_images
 from ganforge.training.monitor import Monitor, plot_losses
-from ganforge.training.steps import Objective, d_step, ema_update, g_step, make_optimizer
+from ganforge.training.steps import Objective, d_step, ema_update, g_step, make_optimizer, vae_step
 
 
 @dataclass
@@ -125,15 +126,24 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
         output = "none"
 
     # --- models and optimizers ---
-    G = build_generator(cfg.model, shape, num_classes, output).to(device)
-    D = build_discriminator(cfg.model, shape, num_classes).to(device)
-    check_compatible(cfg, D)
-    G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.model.ema else None
-    opt_g, opt_d = make_optimizer(G.parameters(), cfg.g_optim), make_optimizer(D.parameters(), cfg.d_optim)
-    obj = Objective.from_config(cfg.loss)
+    vae = cfg.kind == "vae"
+    if vae:  # the baseline: encoder E + decoder G, one optimizer over both (cfg.g_optim)
+        output = decoder_output(cfg.vae.likelihood)
+        G = build_generator(cfg.model, shape, num_classes, output).to(device)
+        E = build_encoder(cfg.vae, cfg.model.z_dim, cfg.model.width, shape, num_classes).to(device)
+        modules = {"G": G, "E": E}
+        optimizers = {"opt_g": make_optimizer([*E.parameters(), *G.parameters()], cfg.g_optim)}
+        G_ema, obj = None, Objective.from_config(cfg.loss)
+    else:
+        G = build_generator(cfg.model, shape, num_classes, output).to(device)
+        D = build_discriminator(cfg.model, shape, num_classes).to(device)
+        check_compatible(cfg, D)
+        G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.model.ema else None
+        opt_g, opt_d = make_optimizer(G.parameters(), cfg.g_optim), make_optimizer(D.parameters(), cfg.d_optim)
+        obj = Objective.from_config(cfg.loss)
+        modules = {"G": G, "D": D} | ({"G_ema": G_ema} if G_ema is not None else {})
+        optimizers = {"opt_g": opt_g, "opt_d": opt_d}
     noise_gen = torch.Generator().manual_seed(t.seed + 1)
-    modules = {"G": G, "D": D} | ({"G_ema": G_ema} if G_ema is not None else {})
-    optimizers = {"opt_g": opt_g, "opt_d": opt_d}
 
     start = 0
     if resume is not None:
@@ -162,10 +172,12 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     grid_gen = torch.Generator().manual_seed(t.seed + 2)
     grid_y = torch.from_numpy(class_grid_labels(num_classes, 10)).to(device) if num_classes else None
     grid_z = sample_z(len(grid_y) if num_classes else 64, cfg.model.z_dim, cfg.model.noise, grid_gen, device)
+    if vae and is_image:
+        holdout, holdout_y = _holdout_batch(cfg, x, y, 8 if not num_classes else 10, device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if t.bf16 else contextlib.nullcontext
 
     def save(step: int, name: str | None = None) -> Path:
-        state = {"config": _resumable(cfg).to_dict(), "img_shape": list(shape), "num_classes": num_classes,
+        state = {"kind": cfg.kind, "config": _resumable(cfg).to_dict(), "img_shape": list(shape), "num_classes": num_classes,
                  "output": output, "data": {"epoch": batcher.epoch, "pos": batcher.pos}}
         rng = {"torch": torch.get_rng_state(), "noise": noise_gen.get_state(), "batcher": batcher.state_dict()["gen_state"]}
         return checkpoint.save_checkpoint(ckpt_root, step, modules, state, optimizers, rng, keep=t.keep_checkpoints, name=name)
@@ -173,11 +185,17 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     def write_grid(step: int) -> Path | None:
         if not is_image:
             return None
-        net = G_ema if G_ema is not None else G
+        net = G_ema if G_ema is not None else (VAEDecoder(G, cfg.vae.likelihood) if vae else G)
         was_training = net.training
         with torch.no_grad(), torch.random.fork_rng(devices=[]):  # grids must not change the training RNG
             prepare_for_sampling(net)
             imgs = net(grid_z, grid_y) if grid_y is not None else net(grid_z)
+            if vae:  # two more rows: held-out images and their reconstructions (posterior means)
+                E.eval()
+                mu, _ = E(holdout, holdout_y) if holdout_y is not None else E(holdout)
+                recon = net(mu, holdout_y) if holdout_y is not None else net(mu)
+                E.train(was_training)
+                imgs = torch.cat([imgs, holdout, recon])
         net.train(was_training)
         u8 = to_uint8_images(imgs.float().cpu(), cfg.data.scaling)
         save_grid(u8, run_dir / "samples" / f"step-{step:07d}.png", nrow=10 if num_classes else 8)
@@ -185,23 +203,31 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
 
     stop = {"flag": False}
     previous = _install_stop_handlers(stop)
-    monitor = Monitor(run_dir, t.steps, start, t.batch_size, t.d_steps, obj.probabilities, t.d_wins_patience, quiet)
+    monitor = Monitor(run_dir, t.steps, start, t.batch_size, 1 if vae else t.d_steps, obj.probabilities and not vae,
+                      t.d_wins_patience, quiet)
     step = start
-    G.train(), D.train()
+    for name, module in modules.items():
+        module.train(name != "G_ema")
     try:
         while step < t.steps and not stop["flag"]:
-            # 1) freeze G, train D (n_critic times)
-            for _ in range(t.d_steps):
+            if vae:
                 real, yb = batcher.next()
-                real = to_model_range(real, cfg.data.scaling)
+                eps = sample_z(t.batch_size, cfg.model.z_dim, "gaussian", noise_gen, device)
+                stats = vae_step(E, G, optimizers["opt_g"], to_model_range(real, cfg.data.scaling), yb, eps,
+                                 cfg.vae, autocast)
+            else:
+                # 1) freeze G, train D (n_critic times)
+                for _ in range(t.d_steps):
+                    real, yb = batcher.next()
+                    real = to_model_range(real, cfg.data.scaling)
+                    z = sample_z(t.batch_size, cfg.model.z_dim, cfg.model.noise, noise_gen, device)
+                    stats = d_step(G, D, opt_d, real, yb, z, obj, autocast)
+                # 2) freeze D, train G
                 z = sample_z(t.batch_size, cfg.model.z_dim, cfg.model.noise, noise_gen, device)
-                stats = d_step(G, D, opt_d, real, yb, z, obj, autocast)
-            # 2) freeze D, train G
-            z = sample_z(t.batch_size, cfg.model.z_dim, cfg.model.noise, noise_gen, device)
-            yg = sample_labels(t.batch_size, num_classes, noise_gen, device)
-            stats |= g_step(G, D, opt_g, z, yg, obj, autocast)
-            if G_ema is not None:
-                ema_update(G_ema, G, cfg.model.ema)
+                yg = sample_labels(t.batch_size, num_classes, noise_gen, device)
+                stats |= g_step(G, D, opt_g, z, yg, obj, autocast)
+                if G_ema is not None:
+                    ema_update(G_ema, G, cfg.model.ema)
             step += 1
             monitor.add(stats)
             if step % t.log_every == 0:
@@ -222,6 +248,20 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
         _restore_stop_handlers(previous)
     curve = plot_losses(run_dir / "metrics.jsonl", run_dir / "loss_curve.png") if (run_dir / "metrics.jsonl").exists() else None
     return RunResult(run_dir, last_good, grid, curve, step, interrupted=stop["flag"])
+
+
+def _holdout_batch(cfg: Config, x: torch.Tensor, y: torch.Tensor | None, n: int, device):
+    """Images for the VAE's reconstruction rows: MNIST's test split when training on MNIST
+    (truly held out), otherwise the last ``n`` training images."""
+    if cfg.data.dataset in ("mnist", "mnist-train"):
+        from ganforge.data.mnist import load_mnist
+
+        xt, yt = load_mnist("test")
+        hx, hy = images_to_nchw(xt[:n]), torch.from_numpy(yt[:n])
+    else:
+        hx, hy = x[-n:], None if y is None else y[-n:]
+    hy = hy.to(device) if (y is not None and hy is not None) else None
+    return to_model_range(hx.to(device), cfg.data.scaling), hy
 
 
 def _resumable(cfg: Config) -> Config:

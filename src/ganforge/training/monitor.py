@@ -36,6 +36,10 @@ class Monitor:
         self.bar = tqdm(total=total_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
                         disable=quiet, file=sys.stderr)
 
+    # metrics.jsonl key -> progress-bar label
+    POSTFIX = {"d_loss": "D", "g_loss": "G", "d_real": "D(x)", "d_fake": "D(G(z))", "elbo": "ELBO", "kl": "KL",
+               "img_per_s": "img/s"}
+
     def add(self, stats: dict[str, torch.Tensor]) -> None:
         for k, v in stats.items():
             self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
@@ -64,9 +68,8 @@ class Monitor:
                 f"{', '.join(bad)} became NaN/Inf near step {step}; training stopped and {where}: "
                 "lower the learning rates or try another loss."
             )
-        self.bar.set_postfix(D=f"{row.get('d_loss', 0):.3f}", G=f"{row.get('g_loss', 0):.3f}",
-                             Dx=f"{row.get('d_real', 0):.2f}", DGz=f"{row.get('d_fake', 0):.2f}",
-                             ips=f"{row['img_per_s']:.0f}", refresh=False)
+        shown = {label: row[k] for k, label in self.POSTFIX.items() if k in row}
+        self.bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=False)
         self._check_d_wins(row, step)
         return row
 
@@ -101,17 +104,17 @@ def plot_losses(metrics_path: Path, out: Path) -> Path | None:
 
     steps = [r["step"] for r in rows]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for k in ("d_loss", "g_loss", "penalty"):
+    for k in ("d_loss", "g_loss", "penalty", "recon", "kl"):
         if k in rows[0]:
             ax1.plot(steps, [r[k] for r in rows], label=k)
     ax1.set_xlabel("generator step")
     ax1.set_title("losses")
     ax1.legend()
-    for k, lab in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
+    for k, lab in (("d_real", "D(x)"), ("d_fake", "D(G(z))"), ("elbo", "ELBO (nats)")):
         if k in rows[0]:
             ax2.plot(steps, [r[k] for r in rows], label=lab)
     ax2.set_xlabel("generator step")
-    ax2.set_title("discriminator outputs")
+    ax2.set_title("ELBO" if "elbo" in rows[0] else "discriminator outputs")
     ax2.legend()
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

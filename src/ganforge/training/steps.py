@@ -146,3 +146,25 @@ def ema_update(G_ema: nn.Module, G: nn.Module, decay: float) -> None:
         pe.lerp_(p, 1.0 - decay)
     for be, b in zip(G_ema.buffers(), G.buffers()):
         be.copy_(b)
+
+
+def vae_step(E, G, opt, x, y, eps: torch.Tensor, vcfg, autocast=contextlib.nullcontext) -> dict[str, torch.Tensor]:
+    """One VAE update on a batch: encode, reparameterise z = mu + sigma * eps (eps drawn
+    by the caller so runs stay seeded), decode, minimise the negative ELBO."""
+    from ganforge.losses.vae import bernoulli_nll, gaussian_kl, gaussian_nll, negative_elbo
+
+    with autocast():
+        mu, logvar = E(x, y) if y is not None else E(x)
+    mu, logvar = mu.float(), logvar.float()
+    z = mu + torch.exp(0.5 * logvar) * eps
+    with autocast():
+        out = G(z, y) if y is not None else G(z)
+    out = out.float()
+    recon = bernoulli_nll(out, x) if vcfg.likelihood == "bernoulli" else gaussian_nll(out, x, vcfg.sigma)
+    kl = gaussian_kl(mu, logvar)
+    loss = negative_elbo(recon, kl, vcfg.beta)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {"loss": loss.detach(), "elbo": -(recon + kl).mean().detach(), "recon": recon.mean().detach(),
+            "kl": kl.mean().detach()}
