@@ -12,7 +12,6 @@ from ganforge.eval.memorisation import closest_pairs_figure, memorisation, neare
 
 @pytest.fixture(scope="module")
 def digits():
-    torch.set_num_threads(2)
     x, y = load_digits8()
     perm = np.random.default_rng(0).permutation(len(x))
     return x[perm], y[perm]

@@ -391,6 +391,24 @@ def evaluate(
         return aggregate(reports, source=f"{source} (seeds {seed}..{seed + runs - 1})")
     if n < 10:
         raise ConfigError(f"-n must be at least 10 samples, got {n}; metrics need a sample set.")
+    from threadpoolctl import threadpool_limits
+
+    # numpy/scipy work here is many small matrices (KID subsets, 128x128 covariances,
+    # L-BFGS steps): one BLAS thread is faster than a team that spins waiting for each
+    # other, markedly so on a busy machine. torch (distances, CNNs) keeps its threads.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _evaluate_one(
+            source, ref, n, train=train, seed=seed, labels=labels, bootstrap=bootstrap, floor=floor,
+            pixel_c2st=pixel_c2st, memorisation=memorisation, copy_threshold=copy_threshold,
+            kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, c2st_per_side=c2st_per_side,
+            c2st_epochs=c2st_epochs, closest_pairs=closest_pairs, extractor_path=extractor_path,
+        )
+
+
+def _evaluate_one(
+    source, ref, n, *, train, seed, labels, bootstrap, floor, pixel_c2st, memorisation, copy_threshold,
+    kid_subsets, kid_subset_size, c2st_per_side, c2st_epochs, closest_pairs, extractor_path,
+) -> EvalReport:
 
     from ganforge import __version__
     from ganforge.eval.memorisation import DEFAULT_COPY_THRESHOLD, closest_pairs_figure

@@ -55,7 +55,7 @@ def kth_nn_distance(x: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
     return out.numpy()
 
 
-def nearest_neighbour(a: np.ndarray, b: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbour(a: np.ndarray, b: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """For each row of ``a``: (distance to its nearest row of ``b``, index of that row).
 
     Uses ||a||^2 + ||b||^2 - 2ab in float64-accumulated float32 matmuls, so it scales to
@@ -230,14 +230,26 @@ def manifold_metrics(real: np.ndarray, fake: np.ndarray, k_pr: int = 3, k_dc: in
     """
     real = _check_features("real features", real, min_rows=max(k_pr, k_dc) + 1)
     fake = _check_features("fake features", fake, min_rows=max(k_pr, k_dc) + 1)
-    r_pr, r_dc = _two_radii(real, k_pr, k_dc)
-    f_pr = kth_nn_distance(fake, k_pr)
-    d = pairwise_distances(real, fake)  # (N, M)
-    fake_in_real = (d <= r_pr[:, None]).any(axis=0)
-    real_in_fake = (d <= f_pr[None, :]).any(axis=1)
-    inside_dc = d <= r_dc[:, None]
-    fake_density = inside_dc.sum(axis=0) / k_dc
-    real_covered = d.min(axis=1) <= r_dc
+    import torch
+
+    r_pr, r_dc = (torch.as_tensor(r) for r in _two_radii(real, k_pr, k_dc))
+    f_pr = torch.as_tensor(kth_nn_distance(fake, k_pr))
+    tr = torch.as_tensor(real.astype(np.float32))
+    tf = torch.as_tensor(fake.astype(np.float32))
+    fake_in_real = torch.zeros(len(tf), dtype=torch.bool)
+    fake_count = torch.zeros(len(tf), dtype=torch.int64)
+    real_in_fake = torch.empty(len(tr), dtype=torch.bool)
+    real_covered = torch.empty(len(tr), dtype=torch.bool)
+    chunk = 1024  # rows of the (N, M) distance matrix at a time: 10k x 10k never in memory
+    for i in range(0, len(tr), chunk):
+        d = torch.cdist(tr[i : i + chunk], tf)
+        fake_in_real |= (d <= r_pr[i : i + chunk, None]).any(dim=0)
+        real_in_fake[i : i + chunk] = (d <= f_pr[None, :]).any(dim=1)
+        inside = d <= r_dc[i : i + chunk, None]
+        fake_count += inside.sum(dim=0)
+        real_covered[i : i + chunk] = inside.any(dim=1)
+    fake_in_real, real_in_fake, real_covered = fake_in_real.numpy(), real_in_fake.numpy(), real_covered.numpy()
+    fake_density = fake_count.numpy() / k_dc
     return ManifoldResult(
         precision=float(fake_in_real.mean()),
         recall=float(real_in_fake.mean()),
@@ -270,7 +282,7 @@ class OneNNResult:
     correct: np.ndarray    # (N+M,) bool per point, for bootstrap intervals
 
 
-def one_nn_accuracy(real: np.ndarray, fake: np.ndarray, chunk: int = 2048) -> OneNNResult:
+def one_nn_accuracy(real: np.ndarray, fake: np.ndarray, chunk: int = 1024) -> OneNNResult:
     """Leave-one-out 1-nearest-neighbour two-sample test (Lopez-Paz & Oquab 2017; Xu et al. 2018).
 
     Pool both sets, label each point by its nearest *other* point. ~0.5 = the sets are

@@ -1,0 +1,138 @@
+"""End-to-end `ganforge evaluate` on small synthetic 28x28 digits (sklearn's 8x8 digits,
+upscaled x3 and padded), and the clear errors for bad inputs (exit code 2)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ganforge.cli import main
+from ganforge.data.arrays import load_digits8
+from ganforge.eval import EvalReport, aggregate, evaluate
+
+
+def _digits28():
+    x, y = load_digits8()
+    big = np.kron(x, np.ones((3, 3), np.uint8))  # (N,24,24)
+    return np.pad(big, ((0, 0), (2, 2), (2, 2))), y
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("evaldata")
+    x, y = _digits28()
+    perm = np.random.default_rng(0).permutation(len(x))
+    x, y = x[perm], y[perm]
+    paths = {}
+    for name, sl in (("ref", slice(0, 600)), ("train", slice(600, 1200)), ("samples", slice(1200, 1500))):
+        paths[name] = d / f"{name}.npz"
+        np.savez(paths[name], images=x[sl], labels=y[sl])
+    paths["copies"] = d / "copies.npz"
+    np.savez(paths["copies"], images=x[600:900])  # training images passed off as samples
+    paths["dir"] = d
+    return paths
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GANFORGE_HOME", str(tmp_path_factory.getbasetemp() / "gfhome"))
+
+
+def test_evaluate_cli_end_to_end(files, capsys):
+    out = files["dir"] / "report.json"
+    rc = main(["evaluate", str(files["samples"]), "--ref", str(files["ref"]), "--train", str(files["train"]),
+               "-n", "300", "--bootstrap", "10", "--json", str(out),
+               "--closest-pairs", str(files["dir"] / "pairs.png")])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "FID" in text and "real floor" in text and "copy rate" in text
+    rep = json.loads(out.read_text())
+    proto = rep["protocol"]
+    assert proto["num_samples"] == 300 and proto["reference_size"] == 600 and proto["seed"] == 0
+    assert len(proto["reference_sha256"]) == 64 and len(proto["extractor_sha256"]) == 64
+    assert proto["ganforge_version"]
+    m = rep["metrics"]
+    for key in ("fid", "kid", "classifier_score", "precision", "recall", "density", "coverage",
+                "one_nn", "c2st_pixels", "copy_rate", "label_accuracy", "tstr"):
+        assert key in m, key
+        assert m[key]["floor"] is not None or key == "label_accuracy", key
+    # The samples are real digits disjoint from the reference: near the floor.
+    assert m["c2st_pixels"]["value"] < 0.7
+    assert m["copy_rate"]["value"] < 5.0
+    assert (files["dir"] / "pairs.png").exists()
+    r = EvalReport.from_dict(rep)
+    assert r["fid"].value == pytest.approx(m["fid"]["value"])
+
+
+def test_training_images_as_samples_are_all_copies(files):
+    x = np.load(files["copies"])["images"]
+    rep = evaluate(x, ref=str(files["ref"]), train=str(files["train"]), n=300, bootstrap=0, pixel_c2st=False, floor=False)
+    assert rep.value("copy_rate") == pytest.approx(100.0)
+    assert rep.value("nn_train_distance") == pytest.approx(0.0, abs=1e-3)
+
+
+def test_runs_aggregate_mean_sd(files):
+    x = np.load(files["samples"])["images"]
+    reps = [evaluate(x[i * 100:(i + 1) * 100], ref=str(files["ref"]), n=100, bootstrap=0, pixel_c2st=False,
+                     floor=False, memorisation=False, seed=i) for i in range(3)]
+    agg = aggregate(reps)
+    fids = [r.value("fid") for r in reps]
+    assert agg.protocol.runs == 3 and agg.protocol.run_seeds == [0, 1, 2]
+    assert agg.value("fid") == pytest.approx(np.mean(fids))
+    assert agg["fid"].sd == pytest.approx(np.std(fids, ddof=1))
+    json.loads(agg.to_json())
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "does not exist"),
+    ("empty", "empty"),
+    ("float", "uint8"),
+    ("flat", "shape"),
+    ("size", "same size"),
+])
+def test_bad_inputs_exit_2_with_one_sentence(files, case, message, capsys):
+    d = files["dir"]
+    path = d / f"bad-{case}.npz"
+    if case == "empty":
+        path.write_bytes(b"")
+    elif case == "float":
+        np.savez(path, images=np.random.default_rng(0).uniform(-1, 1, (20, 28, 28)).astype(np.float32))
+    elif case == "flat":
+        np.savez(path, images=np.zeros((20, 784), np.uint8))
+    elif case == "size":
+        np.savez(path, images=np.zeros((20, 32, 32), np.uint8))
+    rc = main(["evaluate", str(path), "--ref", str(files["ref"]), "-n", "20", "--no-floor"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_runs_on_a_file_is_a_usage_error(files, capsys):
+    rc = main(["evaluate", str(files["samples"]), "--ref", str(files["ref"]), "--runs", "3"])
+    assert rc == 2 and "--runs needs a checkpoint" in capsys.readouterr().err
+
+
+class _TinyG(torch.nn.Module):
+    """A generator with the library contract: G(z, y=None) -> (N,1,28,28) in [-1,1]."""
+
+    z_dim, num_classes, img_shape = 8, 0, (1, 28, 28)
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(8, 784)
+        self.drop = torch.nn.Dropout(0.5)
+
+    def forward(self, z, y=None):
+        return torch.tanh(self.drop(self.lin(z))).view(-1, 1, 28, 28)
+
+
+def test_quick_fid_is_deterministic_and_restores_train_mode(files):
+    from ganforge.eval import quick_fid
+
+    G = _TinyG().train()
+    a = quick_fid(G, n=200, seed=0, ref=str(files["ref"]))
+    assert G.training
+    b = quick_fid(G, n=200, seed=0, ref=str(files["ref"]))
+    assert a == b and a > 0
