@@ -25,7 +25,7 @@ PRESETS.add("mnist-mlp", Preset(
         name="mnist-mlp",
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", discriminator="mlp", z_dim=100, g_hidden=(256, 512, 1024),
-                          d_hidden=(1024, 512, 256), d_dropout=0.3),
+                          d_hidden=(1024, 512, 256), d_dropout=0.3, g_batchnorm=False),
         loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
         g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
         d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
@@ -39,7 +39,7 @@ PRESETS.add("digits-mlp", Preset(
     config=Config(
         name="digits-mlp",
         data=DataConfig(dataset="digits"),
-        model=ModelConfig(z_dim=16, g_hidden=(64, 128), d_hidden=(128, 64), d_dropout=0.2),
+        model=ModelConfig(z_dim=16, g_hidden=(64, 128), d_hidden=(128, 64), d_dropout=0.2, g_batchnorm=False),
         train=TrainConfig(steps=300, batch_size=32, log_every=20, sample_every=100, checkpoint_every=100),
     ),
 ))
@@ -157,7 +157,7 @@ PRESETS.add("mnist-vae", Preset(
     config=Config(
         name="mnist-vae", kind="vae",
         data=DataConfig(dataset="mnist"),
-        model=ModelConfig(generator="mlp", z_dim=20, g_hidden=(256, 512)),
+        model=ModelConfig(generator="mlp", z_dim=20, g_hidden=(256, 512), g_batchnorm=False),
         vae=VAEConfig(encoder="mlp", e_hidden=(512, 256), likelihood="bernoulli", beta=1.0),
         g_optim=OptimConfig("adam", 1e-3, (0.9, 0.999)),
         train=TrainConfig(steps=6000, batch_size=128, log_every=50, sample_every=1000, checkpoint_every=1000),

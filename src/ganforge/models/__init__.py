@@ -19,7 +19,7 @@ DISCRIMINATORS: Registry = Registry("discriminator")
 
 @GENERATORS.register("mlp")
 def _mlp_g(cfg: ModelConfig, img_shape, num_classes: int, output: str) -> nn.Module:
-    return MLPGenerator(cfg.z_dim, img_shape, cfg.g_hidden, num_classes, cfg.g_dropout, batchnorm=False, output=output)
+    return MLPGenerator(cfg.z_dim, img_shape, cfg.g_hidden, num_classes, cfg.g_dropout, cfg.g_batchnorm, output)
 
 
 @DISCRIMINATORS.register("mlp")

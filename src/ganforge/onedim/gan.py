@@ -53,7 +53,7 @@ def gan_config(steps: int = 3000, seed: int = 0, batch_size: int = 128, z_dim: i
     return Config(
         name="onedim-gan",
         data=DataConfig(dataset="in-memory column"),
-        model=ModelConfig(z_dim=z_dim, g_hidden=(hidden, hidden), d_hidden=(hidden, hidden), d_dropout=0.0,
+        model=ModelConfig(z_dim=z_dim, g_hidden=(hidden, hidden), d_hidden=(hidden, hidden), d_dropout=0.0, g_batchnorm=False,
                           output="none"),
         loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
         g_optim=opt, d_optim=opt,
