@@ -67,11 +67,14 @@ class AugmentConfig:
             raise ConfigError(f"real_fraction must be in (0, 1], got {self.real_fraction}.")
 
 
-def shift_rotate(x: torch.Tensor, gen: torch.Generator, max_shift: float = 2.0, max_degrees: float = 10.0) -> torch.Tensor:
+def shift_rotate(x: torch.Tensor, gen: torch.Generator, max_shift: float | None = None,
+                 max_degrees: float = 10.0) -> torch.Tensor:
     """Classic augmentation on a batch (N,C,H,W) in [-1,1]: a random rotation of up to
-    ``max_degrees`` and a shift of up to ``max_shift`` pixels per image, bilinear,
-    background (-1) filled in."""
+    ``max_degrees`` and a shift of up to ``max_shift`` pixels per image (default: 2 px
+    at 28×28, scaled with the image size), bilinear, background (-1) filled in."""
     n, _, h, w = x.shape
+    if max_shift is None:
+        max_shift = 2.0 * h / 28.0
     ang = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(max_degrees)
     shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * max_shift
     cos, sin = torch.cos(ang), torch.sin(ang)

@@ -54,7 +54,9 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=100, help="gradient steps (default 100)")
     p.add_argument("--lr", type=float, default=0.05, help="step size on z (default 0.05)")
     p.add_argument("--prior-weight", type=float, default=0.1,
-                   help="weight of the N(0,I) log-density term that keeps z plausible (default 0.1)")
+                   help="weight of the log-prior term that keeps z plausible under N(0,I) (default 0.1)")
+    p.add_argument("--prior", choices=["shell", "gaussian"], default="shell",
+                   help="shell: log-density of |z| (keeps z on the sqrt(d) shell, default); gaussian: -|z|^2/2")
     p.add_argument("--class", dest="label", type=int, help="conditional models: the label G is given (default: random)")
     p.add_argument("--classifier", metavar="CHECKPOINT",
                    help="classifier checkpoint (from `ganforge augment --save-classifier`); default: shipped MNIST one")
@@ -260,7 +262,7 @@ def cmd_steer(args) -> int:
                 x0 = G(z, y) if y is not None else G(z)
             sd = float(properties.measure(x0, scaling, [args.property])[args.property].std()) or 1.0
             scorer, what = (lambda x: base(x) / sd), f"{'less' if args.less else 'more'}-{args.property}"
-        res = st.steer(G, scorer, z, y, steps=args.steps, lr=args.lr, prior_weight=args.prior_weight)
+        res = st.steer(G, scorer, z, y, steps=args.steps, lr=args.lr, prior_weight=args.prior_weight, prior=args.prior)
         grid = torch.cat([torch.cat([res.x0[i:i + 8], res.x[i:i + 8]]) for i in range(0, args.n, 8)])
         path = save_grid(to_uint8_images(grid, scaling), Path(args.out) if args.out else out_dir / f"steer-{what}.png",
                          nrow=min(8, args.n))
@@ -276,7 +278,7 @@ def cmd_steer(args) -> int:
         for k in before:
             u = properties.PROPERTY_UNITS[k]
             print(f"| {k} ({u}) | {before[k].mean():.2f} | {after[k].mean():.2f} | {after[k].mean() - before[k].mean():+.2f} |")
-        if clf is not None:
+        if clf is not None and args.to is None:
             p0 = clf.predict(res.x0 if scaling == "tanh" else res.x0 * 2 - 1)
             p1 = clf.predict(res.x if scaling == "tanh" else res.x * 2 - 1)
             print(f"| predicted class unchanged | | | {100 * float((p0 == p1).float().mean()):.0f}% |")

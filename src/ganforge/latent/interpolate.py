@@ -103,6 +103,8 @@ def latent_walk(G: nn.Module, n_pairs: int = 4, steps: int = 9, method: str = "s
                 label: int | None = None) -> torch.Tensor:
     """(n_pairs * steps, C, H, W): each row walks from a random z0 to a random z1.
     Conditional G: all rows use class ``label`` (default: row i uses class i mod K)."""
+    if label is not None:
+        check_class(G, label)
     gen = torch.Generator().manual_seed(seed)
     dev = next(G.parameters()).device
     z = torch.randn(n_pairs, 2, G.z_dim, generator=gen)

@@ -43,7 +43,7 @@ def to_ink(x: torch.Tensor | np.ndarray, scaling: str = "tanh") -> torch.Tensor:
     model's output: in [-1, 1] for ``scaling="tanh"``, in [0, 1] for ``"sigmoid"``.
     Multi-channel images are averaged over channels.
     """
-    t = torch.as_tensor(x)
+    t = torch.as_tensor(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
     if t.dtype == torch.uint8:
         t = t.float() / 255.0
     elif scaling == "tanh":

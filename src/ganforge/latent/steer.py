@@ -1,13 +1,20 @@
 """Steering: move z by gradient ascent on any differentiable score of G(z).
 
-    z <- z + lr * grad_z [ score(G(z)) + prior_weight * log N(z; 0, I) ]
+    z <- z + lr * grad_z [ score(G(z)) + prior_weight * log_prior(z) ]
 
 The score is anything x (N,C,H,W) -> (N,): the log-probability of a class under a
 classifier (the lecture's "use a classifier's gradient to steer generation"), the stroke
 thickness of :mod:`ganforge.latent.properties`, or a user's own function. The prior term
-``-prior_weight * |z|**2 / 2`` keeps z where G was trained (z ~ N(0, I)); without it,
-ascent can run off to codes of unusual norm that G renders as garbage which the scorer
-nevertheless likes (an adversarial example rather than a better digit).
+keeps z where G was trained (z ~ N(0, I)); without it, ascent can run off to codes of
+unusual norm that G renders as garbage which the scorer nevertheless likes (an
+adversarial example rather than a better digit). Two priors:
+
+- ``"shell"`` (default): the log-density of |z| under N(0, I), a chi distribution with
+  d degrees of freedom, ``(d - 1) log|z| - |z|**2 / 2``. In 100 dimensions N(0, I) puts
+  its mass on a thin shell of radius ~ sqrt(d); this term pulls |z| back to that shell
+  and leaves the direction free, so it does not shrink z toward the origin (the mode of
+  the density, but a code G almost never saw).
+- ``"gaussian"``: the plain log-density ``-|z|**2 / 2``, which also pulls toward 0.
 
 Plain gradient steps on z, no optimizer object (DESIGN.md: optimizers live in
 ``training/``); each step is clipped to ``max_step`` in norm per sample, a trust region
@@ -51,13 +58,29 @@ def _g(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
     return G(z, y) if y is not None else G(z)
 
 
+PRIORS = ("shell", "gaussian")
+
+
+def log_prior(z: torch.Tensor, prior: str = "shell") -> torch.Tensor:
+    """(N, d) -> (N,) log-density (up to a constant) of |z| ("shell") or of z ("gaussian")."""
+    sq = z.pow(2).sum(1)
+    if prior == "gaussian":
+        return -0.5 * sq
+    return 0.5 * (z.shape[1] - 1) * torch.log(sq.clamp_min(1e-12)) - 0.5 * sq
+
+
 def steer(G: nn.Module, scorer: Scorer, z: torch.Tensor, y: torch.Tensor | None = None, steps: int = 100,
-          lr: float = 0.05, prior_weight: float = 0.1, max_step: float | None = 0.5) -> Steered:
+          lr: float = 0.05, prior_weight: float = 0.1, max_step: float | None = 0.5, prior: str = "shell") -> Steered:
     """Steer codes z (N, z_dim) toward a higher ``scorer(G(z, y))``.
 
     ``y``: labels (N,) for a conditional G (kept fixed). ``prior_weight``: strength of
-    the N(0, I) log-density term; 0 = pure ascent. G's weights are not changed.
+    the log-prior term (see the module docstring for ``prior``); 0 = pure ascent.
+    G's weights are not changed.
     """
+    if prior not in PRIORS:
+        from ganforge.errors import ConfigError
+
+        raise ConfigError(f"unknown prior {prior!r}; choose one of: {', '.join(PRIORS)}.")
     G.eval()
     dev = next(G.parameters()).device
     z0 = z.detach().to(dev).float()
@@ -72,7 +95,7 @@ def steer(G: nn.Module, scorer: Scorer, z: torch.Tensor, y: torch.Tensor | None 
         zc = z0.clone()
         for _ in range(steps):
             zc.requires_grad_(True)
-            objective = scorer(_g(G, zc, y)) - prior_weight * 0.5 * zc.pow(2).sum(1)
+            objective = scorer(_g(G, zc, y)) + prior_weight * log_prior(zc, prior)
             (grad,) = torch.autograd.grad(objective.sum(), zc)
             with torch.no_grad():
                 step = lr * grad
