@@ -88,17 +88,37 @@ def run_preset(name: str, steps: int | None, threads: int, runs_dir: Path, datas
     }
 
 
+def add_eval(row: dict, n: int) -> dict:
+    """FID / KID / classifier score of ``n`` samples against MNIST test, in the feature
+    space of ganforge's own MNIST classifier (see docs/evaluation.md); MNIST presets only.
+    Floors, bootstrap intervals, pixel C2ST and memorisation are skipped to stay cheap."""
+    from ganforge.eval import evaluate
+
+    t0 = time.perf_counter()
+    rep = evaluate(row["run_dir"], n=n, floor=False, pixel_c2st=False, memorisation=False, bootstrap=0,
+                   kid_subsets=10, kid_subset_size=min(1000, n))
+    row["eval"] = {"n": n, "fid": round(rep.value("fid"), 2), "kid": round(rep.value("kid"), 4),
+                   "classifier_score": round(rep.value("classifier_score"), 2),
+                   "eval_s": round(time.perf_counter() - t0, 1)}
+    return row
+
+
 def markdown(rows: list[dict], img_prefix: str | None = None) -> str:
-    lines = [
-        "| preset | G steps | batch × n_critic | wall time | img/s | G steps/s | threads | load avg (1 min) before → after | grid |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
-    ]
+    with_eval = any("eval" in r for r in rows)
+    head = "| preset | G steps | batch × n_critic | wall time | img/s | G steps/s | threads | load avg (1 min) before → after |"
+    rule = "|---|---:|---:|---:|---:|---:|---:|---|"
+    if with_eval:
+        head += " FID | KID | classifier score |"
+        rule += "---:|---:|---:|"
+    lines = [head + " grid |", rule + "---|"]
     for r in rows:
         grid = f"![{r['preset']}]({img_prefix}/preset_{r['preset']}.png)" if img_prefix else r["grid"]
-        lines.append(
-            f"| `{r['preset']}` | {r['steps']} | {r['batch']} × {r['d_steps']} | {r['wall_s'] / 60:.1f} min | "
-            f"{r['img_per_s']:.0f} | {r['g_steps_per_s']:.2f} | {r['threads']} | {r['load_before']} → {r['load_after']} | {grid} |"
-        )
+        line = (f"| `{r['preset']}` | {r['steps']} | {r['batch']} × {r['d_steps']} | {r['wall_s'] / 60:.1f} min | "
+                f"{r['img_per_s']:.0f} | {r['g_steps_per_s']:.2f} | {r['threads']} | {r['load_before']} → {r['load_after']} |")
+        if with_eval:
+            e = r.get("eval")
+            line += f" {e['fid']} | {e['kid']} | {e['classifier_score']} |" if e else " – | – | – |"
+        lines.append(line + f" {grid} |")
     return "\n".join(lines)
 
 
@@ -106,16 +126,32 @@ def main(argv: list[str] | None = None) -> int:
     from ganforge.presets import PRESETS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", action="append", help="preset name (repeatable); default: all")
+    p.add_argument("--only", action="append", help="preset name (repeatable); default: every GAN preset")
     p.add_argument("--steps", type=int, help="override every preset's train.steps")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.add_argument("--runs-dir", default="/tmp/ganforge-bench/runs", help="where the runs go (not the repo)")
     p.add_argument("--folder", help="image folder for folder-dcgan, or 'demo' for colourised MNIST at 64 px")
     p.add_argument("--docs", action="store_true", help="copy final grids to docs/img/preset_<name>.png")
     p.add_argument("--json", help="append each result row to this JSON-lines file")
+    p.add_argument("--eval", type=int, metavar="N", help="after training, FID/KID/classifier score of N samples (MNIST presets)")
+    p.add_argument("--from-json", metavar="FILE", help="no training: print the table of rows saved with --json "
+                                                        "(the last row per preset), evaluating them if --eval is given")
     args = p.parse_args(argv)
 
-    names = args.only or PRESETS.names()
+    if args.from_json:
+        saved = {}
+        for line in Path(args.from_json).read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                saved[row["preset"]] = row
+        rows = [saved[n] for n in (args.only or saved)]
+        if args.eval:
+            rows = [add_eval(r, args.eval) if r["preset"].startswith("mnist-") and "eval" not in r else r for r in rows]
+        print(markdown(rows, "img" if args.docs else None))
+        return 0
+
+    # The GAN presets by default; the VAE baselines (kind="vae") only when named with --only.
+    names = args.only or [n for n in PRESETS.names() if getattr(PRESETS.get(n).config, "kind", "gan") == "gan"]
     runs_dir = Path(args.runs_dir)
     rows = []
     for name in names:
@@ -127,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             dataset = str(make_demo_folder(runs_dir.parent / "demo-folder")) if args.folder == "demo" else args.folder
         print(f"training {name} ...", file=sys.stderr, flush=True)
         row = run_preset(name, args.steps, args.threads, runs_dir, dataset)
+        if args.eval and name.startswith("mnist-"):
+            row = add_eval(row, args.eval)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
         if args.json:

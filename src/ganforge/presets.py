@@ -129,7 +129,7 @@ PRESETS.add("mnist-hinge-sn", Preset(
         loss=LossConfig(d_loss="hinge", g_loss="hinge"),
         g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
         d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-        train=TrainConfig(steps=3000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=1000),
+        train=TrainConfig(steps=5000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=1000),
     ),
 ))
 
