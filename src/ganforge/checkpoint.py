@@ -55,7 +55,10 @@ def _unflatten_optimizer(name: str, tensors: dict[str, torch.Tensor], meta: dict
 def save_checkpoint(root: str | Path, step: int, modules: dict[str, torch.nn.Module], state: dict,
                     optimizers: dict[str, torch.optim.Optimizer] | None = None,
                     rng: dict[str, torch.Tensor] | None = None, keep: int = 2, name: str | None = None) -> Path:
-    """Write ``root/step-XXXXXXX`` atomically, point ``root/LATEST`` at it, prune old ones."""
+    """Write ``root/step-XXXXXXX`` atomically, point ``root/LATEST`` at it, prune old ones.
+
+    With ``name`` (e.g. "best") the checkpoint is written under that name instead and
+    LATEST is left alone."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     final = root / (name or f"step-{step:07d}")
@@ -82,6 +85,8 @@ def save_checkpoint(root: str | Path, step: int, modules: dict[str, torch.nn.Mod
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if name is not None:  # a named snapshot (e.g. "best"): LATEST and pruning are for step-* only
+        return final
     _write_text_atomic(root / LATEST, final.name)
     if keep:
         steps = sorted(p for p in root.glob("step-*") if p.is_dir())

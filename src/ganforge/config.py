@@ -135,10 +135,18 @@ class TrainConfig:
     keep_checkpoints: int = 2
     bf16: bool = False  # bf16 autocast for forward passes (CPU with AVX-512 bf16, or GPU)
     d_wins_patience: int = 20  # warn after this many log windows with D(G(z)) < 0.01
+    eval_every: int = 0  # every N steps: a cheap FID (MNIST extractor) -> metrics.jsonl; keeps checkpoints/best
+    eval_samples: int = 2000  # samples per cheap FID
+    early_stop: int = 0  # stop after this many evaluations without a better FID (0 = never)
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "d_steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+        for name in ("steps", "batch_size", "d_steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                     "eval_samples"):
             _positive(getattr(self, name), f"train.{name}")
+        for name in ("eval_every", "early_stop"):
+            _positive(getattr(self, name), f"train.{name}", allow_zero=True)
+        if self.early_stop and not self.eval_every:
+            raise ConfigError("train.early_stop needs evaluations to compare; set train.eval_every too.")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", help="mnist | digits | path to .npz/.npy | folder of images (data.dataset)")
     p.add_argument("--device", help="cpu | cuda | cuda:1 ... (train.device)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward passes")
+    p.add_argument("--eval-every", type=int, help="cheap FID every N steps (MNIST-shaped data); keeps checkpoints/best")
+    p.add_argument("--early-stop", type=int, help="stop after this many evaluations without a better FID")
     p.add_argument("--runs-dir", default="runs", help="where numbered run directories go (default: ./runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run bit-exactly from its latest checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -79,7 +81,8 @@ def build_config(args):
     if args.config:
         cfg = cfg.override(load_config_file(args.config))
     flags = {"train.steps": args.steps, "train.batch_size": args.batch_size, "train.seed": args.seed,
-             "data.dataset": args.dataset, "train.device": args.device, "train.bf16": True if args.bf16 else None}
+             "data.dataset": args.dataset, "train.device": args.device, "train.bf16": True if args.bf16 else None,
+             "train.eval_every": args.eval_every, "train.early_stop": args.early_stop}
     cfg = cfg.override({k: v for k, v in flags.items() if v is not None})
     return cfg.with_sets(args.set)
 
@@ -89,7 +92,7 @@ def cmd_train(args) -> int:
     from ganforge.training import train
 
     result = train(cfg, runs_root=args.runs_dir, resume=args.resume, quiet=args.quiet)
-    state = "interrupted" if result.interrupted else "finished"
+    state = "interrupted" if result.interrupted else "stopped early" if result.early_stopped else "finished"
     print(f"{state} at step {result.step}")
     print(f"run directory: {result.run_dir}")
     if result.grid:
@@ -97,6 +100,8 @@ def cmd_train(args) -> int:
     if result.loss_curve:
         print(f"loss curve:    {result.loss_curve}")
     print(f"checkpoint:    {result.checkpoint}")
+    if (result.run_dir / "checkpoints" / "best").exists():
+        print(f"best (FID):    {result.run_dir / 'checkpoints' / 'best'}")
     print(f"next: ganforge sample {result.run_dir} -n 64 -o samples.png")
     return 0
 

@@ -41,6 +41,7 @@ class RunResult:
     loss_curve: Path | None
     step: int
     interrupted: bool = False
+    early_stopped: bool = False
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
@@ -185,7 +186,7 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     def write_grid(step: int) -> Path | None:
         if not is_image:
             return None
-        net = G_ema if G_ema is not None else (VAEDecoder(G, cfg.vae.likelihood) if vae else G)
+        net = sampler
         was_training = net.training
         with torch.no_grad(), torch.random.fork_rng(devices=[]):  # grids must not change the training RNG
             prepare_for_sampling(net)
@@ -201,7 +202,29 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
         save_grid(u8, run_dir / "samples" / f"step-{step:07d}.png", nrow=10 if num_classes else 8)
         return save_grid(u8, run_dir / "samples" / "latest.png", nrow=10 if num_classes else 8)
 
-    stop = {"flag": False}
+    sampler = G_ema if G_ema is not None else (VAEDecoder(G, cfg.vae.likelihood) if vae else G)
+    sampler.scaling = cfg.data.scaling
+    if t.eval_every and not (is_image and shape == (1, 28, 28)):
+        raise ConfigError("train.eval_every uses the MNIST feature extractor, which needs 28x28 grayscale images; "
+                          "set train.eval_every=0 for this dataset.")
+    best = {"fid": float("inf"), "evals_since": 0}
+
+    def evaluate_now(step: int) -> None:
+        from ganforge.eval import quick_fid
+
+        fid = quick_fid(sampler, n=t.eval_samples, seed=t.seed)
+        monitor.record({"step": step, "fid": round(fid, 4), "eval_samples": t.eval_samples})
+        if fid < best["fid"]:
+            best.update(fid=fid, evals_since=0)
+            save(step, name="best")
+        else:
+            best["evals_since"] += 1
+            if t.early_stop and best["evals_since"] >= t.early_stop:
+                monitor.write(f"early stop at step {step}: no better FID in {t.early_stop} evaluations "
+                              f"(best {best['fid']:.2f}, kept in checkpoints/best).")
+                stop.update(flag=True, reason="early stop")
+
+    stop = {"flag": False, "reason": "signal"}
     previous = _install_stop_handlers(stop)
     monitor = Monitor(run_dir, t.steps, start, t.batch_size, 1 if vae else t.d_steps, obj.probabilities and not vae,
                       t.d_wins_patience, quiet)
@@ -237,8 +260,11 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
             if step % t.checkpoint_every == 0:
                 monitor.flush(step, last_good)  # never checkpoint weights that went non-finite
                 last_good = save(step)
+            if t.eval_every and step % t.eval_every == 0:
+                monitor.flush(step, last_good)
+                evaluate_now(step)
         monitor.flush(step, last_good)
-        if stop["flag"]:
+        if stop["flag"] and stop["reason"] == "signal":
             monitor.write(f"stopped by signal at step {step}; writing a checkpoint.")
         if last_good is None or not last_good.name.endswith(f"{step:07d}"):
             last_good = save(step)
@@ -247,7 +273,8 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
         monitor.close()
         _restore_stop_handlers(previous)
     curve = plot_losses(run_dir / "metrics.jsonl", run_dir / "loss_curve.png") if (run_dir / "metrics.jsonl").exists() else None
-    return RunResult(run_dir, last_good, grid, curve, step, interrupted=stop["flag"])
+    return RunResult(run_dir, last_good, grid, curve, step, interrupted=stop["flag"] and stop["reason"] == "signal",
+                     early_stopped=stop["reason"] == "early stop")
 
 
 def _holdout_batch(cfg: Config, x: torch.Tensor, y: torch.Tensor | None, n: int, device):
@@ -277,7 +304,7 @@ def _install_stop_handlers(stop: dict):
     def handler(signum, frame):
         if stop["flag"]:  # second Ctrl-C: give up immediately
             raise KeyboardInterrupt
-        stop["flag"] = True
+        stop.update(flag=True, reason="signal")
 
     return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
 

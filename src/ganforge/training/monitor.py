@@ -73,6 +73,13 @@ class Monitor:
         self._check_d_wins(row, step)
         return row
 
+    def record(self, row: dict) -> None:
+        """Append an out-of-band row (e.g. an evaluation) to metrics.jsonl."""
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        if "fid" in row:
+            self.write(f"step {row['step']}: FID {row['fid']:.2f} ({row.get('eval_samples')} samples)")
+
     def _check_d_wins(self, row: dict, step: int) -> None:
         # D(G(z)) ~ 0 for long: D rejects every fake and G's gradient vanishes (saturating loss)
         # or G has collapsed; the lecture's "problem with BCE".
@@ -94,7 +101,9 @@ class Monitor:
 
 def plot_losses(metrics_path: Path, out: Path) -> Path | None:
     """Loss curves and D's outputs over steps, from metrics.jsonl."""
-    rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
+    all_rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
+    rows = [r for r in all_rows if "img_per_s" in r]  # training windows
+    evals = [r for r in all_rows if "fid" in r]
     if not rows:
         return None
     import matplotlib
@@ -103,7 +112,12 @@ def plot_losses(metrics_path: Path, out: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     steps = [r["step"] for r in rows]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 3 if evals else 2, figsize=(15 if evals else 10, 3.6))
+    ax1, ax2 = axes[0], axes[1]
+    if evals:
+        axes[2].plot([r["step"] for r in evals], [r["fid"] for r in evals], "o-")
+        axes[2].set_xlabel("generator step")
+        axes[2].set_title(f"FID ({evals[0].get('eval_samples')} samples, MNIST extractor)")
     for k in ("d_loss", "g_loss", "penalty", "recon", "kl"):
         if k in rows[0]:
             ax1.plot(steps, [r[k] for r in rows], label=k)
