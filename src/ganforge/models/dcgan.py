@@ -15,8 +15,6 @@ LeakyReLU(0.2) in D, tanh output, weights drawn from N(0, 0.02).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -165,7 +163,3 @@ class DCGANDiscriminator(nn.Module):
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(1)
         return out
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(math.prod(p.shape) for p in module.parameters())
