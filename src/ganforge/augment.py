@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +163,7 @@ def run_augment(cfg: AugmentConfig, log=print) -> AugmentResult:
     if "gan-full" in cfg.arms and full_run is None:
         t = time.perf_counter()
         log(f"training the full-set conditional GAN ({cfg.gan_preset}, {cfg.gan_full_steps} steps on {len(ytr)} images)")
-        full_run = train_cgan(cfg, xtr, ytr, cfg.gan_full_steps, 0, f"augment-full")
+        full_run = train_cgan(cfg, xtr, ytr, cfg.gan_full_steps, 0, "augment-full")
         secs["gan"] += time.perf_counter() - t
 
     for n in cfg.n_per_class:
@@ -219,6 +219,3 @@ def train_reference_classifier(data: str, out: str | Path, steps: int = 1500, wi
                            note=f"augment CNN on {data} train, {steps} steps, test accuracy {acc:.4f}")
     return path, acc
 
-
-def reduced(cfg: AugmentConfig, **kw) -> AugmentConfig:
-    return replace(cfg, **kw)

@@ -20,7 +20,7 @@ def test_property_table_and_directions(digits_gan):
     dirs = latent_directions(G, n=400)
     assert dirs.directions.shape == (4, G.z_dim)
     assert np.allclose(np.diag(dirs.cosine), 1.0)
-    assert all(-1.0 <= v <= 1.0 for v in dirs.r2.values()) or True
+    assert all(v <= 1.0 for v in dirs.r2.values()) and max(dirs.r2.values()) > 0  # some property is linear in z
     dt = direction_table(G, dirs, step=2.0, n=16)
     assert dt.rows["ink"]["ink"] > 0
 

@@ -170,7 +170,7 @@ def cmd_interpolate(args) -> int:
         from ganforge.latent.invert import invert
         from ganforge.latent.splits import labelled_split, to_model_images
 
-        data = G_data(args.source)
+        data = _run_dataset(args.source)
         _, _, xte, yte = labelled_split(data)
         i, j = args.real_index
         for k in (i, j):
@@ -199,7 +199,7 @@ def cmd_interpolate(args) -> int:
     return 0
 
 
-def G_data(source) -> str:
+def _run_dataset(source) -> str:
     from ganforge import checkpoint
 
     return checkpoint.load_state(checkpoint.resolve(source))["config"]["data"]["dataset"]
@@ -235,7 +235,12 @@ def cmd_steer(args) -> int:
                 raise
             clf = None
     elif tuple(G.img_shape) == (1, 28, 28):
-        clf = load_classifier(None)  # for the "class kept" column
+        from ganforge.errors import GanforgeError
+
+        try:
+            clf = load_classifier(None)  # only for the "class kept" column: optional
+        except GanforgeError:
+            clf = None
     if args.to is not None and not 0 <= args.to < clf.num_classes:
         raise ConfigError(f"--to {args.to} is outside the classifier's classes 0..{clf.num_classes - 1}; pick one of those.")
 
