@@ -20,12 +20,14 @@ PRESETS: Registry = Registry("preset")
 
 PRESETS.add("mnist-mlp", Preset(
     summary="the lecture's classic GAN: fully connected G (100-d Gaussian z -> 784, tanh) and D (sigmoid log-loss)",
-    reference="Goodfellow et al. 2014; lecture hacks: [-1,1]+tanh, Gaussian z, non-saturating G loss, dropout in D",
+    # BatchNorm in G: without it this G collapsed towards 1s within 6,000 steps (docs/training.md).
+    reference="Goodfellow et al. 2014; lecture hacks: [-1,1]+tanh, Gaussian z, non-saturating G loss, dropout in D; "
+              "BatchNorm in G as in PyTorch-GAN's gan.py",
     config=Config(
         name="mnist-mlp",
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", discriminator="mlp", z_dim=100, g_hidden=(256, 512, 1024),
-                          d_hidden=(1024, 512, 256), d_dropout=0.3, g_batchnorm=False),
+                          d_hidden=(1024, 512, 256), d_dropout=0.3, g_batchnorm=True),
         loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
         g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
         d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
