@@ -7,7 +7,9 @@ Samples: n MNIST training images with Gaussian pixel noise (sd 20/255, seeded), 
 every metric has real work to do (nothing is a copy, nothing is identical to the
 reference). Measures a cold run (empty $GANFORGE_HOME/eval: reference features and the
 real-vs-real floor are computed and cached), a warm run (both cached: the usual case),
-and each stage on its own. Prints a table; numbers are wall-clock seconds.
+and each stage on its own. Prints wall-clock seconds and the process CPU seconds (user+sys of this process and
+its threads): on a shared machine the wall time depends on the neighbours, the CPU time
+much less; with --threads 1 the CPU time is what a dedicated core would take.
 """
 
 from __future__ import annotations
@@ -59,35 +61,37 @@ def main() -> None:
         # MNIST itself stays where it is (linking it avoids a second download).
         os.symlink(ganforge_home() / "mnist.npz", os.path.join(cold_home, "mnist.npz"))
         os.environ["GANFORGE_HOME"] = cold_home
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         evaluate(path, n=args.n)
-        rows.append(("evaluate, cold cache (features + floor computed)", time.perf_counter() - t))
+        rows.append(("evaluate, cold cache (features + floor computed)", time.perf_counter() - t, time.process_time() - c))
         eval_dir = os.path.join(cold_home, "eval")
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         rep = evaluate(path, n=args.n)
-        rows.append(("evaluate, warm cache (the usual case)", time.perf_counter() - t))
+        rows.append(("evaluate, warm cache (the usual case)", time.perf_counter() - t, time.process_time() - c))
         if old is None:
             os.environ.pop("GANFORGE_HOME")
         else:
             os.environ["GANFORGE_HOME"] = old
     else:
         evaluate(path, n=args.n)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         rep = evaluate(path, n=args.n)
-        rows.append(("evaluate, warm cache (the usual case)", time.perf_counter() - t))
+        rows.append(("evaluate, warm cache (the usual case)", time.perf_counter() - t, time.process_time() - c))
 
     ext = load_extractor()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")  # as evaluate() does
 
     def stage(name, fn):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
-        rows.append((f"  stage: {name}", time.perf_counter() - t))
+        rows.append((f"  stage: {name}", time.perf_counter() - t, time.process_time() - c))
         return out
 
     f, p = stage("extractor features, n samples", lambda: extract(samples, ext))
     rf, _ = stage("extractor features, 10k reference (cached in evaluate)", lambda: extract(test, ext))
-    stage("FID + bootstrap CI (100)", lambda: M.bootstrap_ci(
-        lambda x: M.frechet_distance(*M.feature_statistics(x), *M.feature_statistics(rf)), f, num=100))
+    stage("FID + bootstrap CI (100)", lambda: M.fid_bootstrap_ci(rf, f, num=100))
     stage("KID (100 subsets of 1000)", lambda: M.kid(rf, f))
     stage("precision/recall + density/coverage", lambda: M.manifold_metrics(rf, f))
     stage("1-NN two-sample test", lambda: M.one_nn_accuracy(rf, f))
@@ -98,8 +102,10 @@ def main() -> None:
 
     print(f"ganforge evaluate speed: {args.n} samples vs 10000 MNIST test images, "
           f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs visible")
-    for name, sec in rows:
-        print(f"{name:<60}{sec:8.1f} s")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"{'':<60}{'wall s':>8}{'CPU s':>8}")
+    for name, sec, cpu in rows:
+        print(f"{name:<60}{sec:8.1f}{cpu:8.1f}")
     print()
     print(rep.table())
 

@@ -133,3 +133,15 @@ def test_bad_feature_inputs():
         M.fid_from_features(np.zeros(10), np.zeros(10))
     with pytest.raises(DataError):
         M.fid_from_features(np.full((10, 2), np.nan), np.zeros((10, 2)))
+
+
+def test_fast_fid_bootstrap_matches_the_generic_bootstrap():
+    rng = np.random.default_rng(8)
+    ref, fake = rng.normal(size=(400, 6)), rng.normal(0.3, 1.2, size=(300, 6))
+    est = M.fid_from_features(ref, fake)
+    mu_r, s_r = M.feature_statistics(ref)
+    slow = M.bootstrap_ci(lambda f: M.frechet_distance(*M.feature_statistics(f), mu_r, s_r), fake, num=50,
+                          seed=3, estimate=est)
+    fast = M.fid_bootstrap_ci(ref, fake, num=50, seed=3, estimate=est)
+    np.testing.assert_allclose(fast, slow, rtol=1e-6)
+    assert fast[0] < est < fast[1]

@@ -27,7 +27,7 @@ from ganforge.eval import metrics as M
 from ganforge.eval.report import EvalReport, MetricValue, Protocol, aggregate
 
 #: Bump when a metric's definition changes: cached floors are keyed by it.
-METRICS_VERSION = 1
+METRICS_VERSION = 2
 MNIST_REFS = ("mnist-test",)
 
 
@@ -206,15 +206,12 @@ def _compute(
 
     if fake_f is not None:
         fid = M.fid_from_features(ref_f, fake_f)
-        mu_r, sig_r = M.feature_statistics(ref_f)
-        ci = None
-        if B:
-            ci = M.bootstrap_ci(lambda f: M.frechet_distance(*M.feature_statistics(f), mu_r, sig_r), fake_f, num=B, seed=rng_seed)
+        ci = M.fid_bootstrap_ci(ref_f, fake_f, num=B, seed=rng_seed, estimate=fid) if B else None
         mv("fid", fid, "FID (extractor features)", "lower", ci=ci)
         k = M.kid(ref_f, fake_f, num_subsets=s.kid_subsets, subset_size=s.kid_subset_size, seed=rng_seed)
         mv("kid", k.mean, "KID (unbiased)", "lower", sd=k.std, note=f"{k.num_subsets} subsets of {k.subset_size}")
         cs, _ = M.classifier_score(fake_p)
-        ci = M.bootstrap_ci(lambda p: M.classifier_score(p)[0], fake_p, num=B, seed=rng_seed) if B else None
+        ci = M.bootstrap_ci(lambda p: M.classifier_score(p)[0], fake_p, num=B, seed=rng_seed, estimate=cs) if B else None
         mv("classifier_score", cs, "classifier score", "higher", ci=ci)
         hist = M.class_histogram(fake_p)
         extra["class_shares"] = hist.shares

@@ -107,6 +107,41 @@ def fid_from_features(a: np.ndarray, b: np.ndarray) -> float:
     return frechet_distance(*feature_statistics(a), *feature_statistics(b))
 
 
+def fid_bootstrap_ci(
+    ref: np.ndarray, fake: np.ndarray, num: int = 100, level: float = 0.95, seed: int = 0,
+    estimate: float | None = None,
+) -> tuple[float, float]:
+    """Bias-shifted percentile bootstrap interval of FID over resampled *fake* rows.
+
+    Fast form of ``bootstrap_ci(fid, fake)``: the reference square root R = sigma_r^{1/2}
+    is computed once, and Tr((sigma_r sigma_f)^{1/2}) = sum sqrt(eig(R sigma_f R)) uses a
+    symmetric eigen-solver; a resample is a vector of multiplicities, so its covariance
+    is one weighted product. ~20 ms per resample for 10k x 128 features.
+    """
+    import torch
+
+    mu_r, sig_r = feature_statistics(ref)
+    w_r, v_r = np.linalg.eigh(sig_r)
+    root = (v_r * np.sqrt(np.clip(w_r, 0, None))) @ v_r.T
+    f = torch.as_tensor(np.asarray(fake, dtype=np.float64))
+    n = len(f)
+    est = fid_from_features(ref, fake) if estimate is None else estimate
+    rng = np.random.default_rng(seed)
+    vals = np.empty(num)
+    for b in range(num):
+        w = torch.as_tensor(np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64))
+        mu = (w @ f) / n
+        cov = ((f * w[:, None]).T @ f - n * torch.outer(mu, mu)) / (n - 1)
+        cov = cov.numpy()
+        eig = np.linalg.eigvalsh(root @ cov @ root)
+        tr = float(np.sqrt(np.clip(eig, 0, None)).sum())
+        diff = mu.numpy() - mu_r
+        vals[b] = diff @ diff + np.trace(sig_r) + np.trace(cov) - 2 * tr
+    lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
+    bias = vals.mean() - est
+    return float(max(lo - bias, 0.0)), float(max(hi - bias, 0.0))
+
+
 # ----------------------------------------------------------------------------- KID
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """k(x, y) = (x.y / d + 1)^3, the kernel of Bińkowski et al. 2018."""
@@ -321,11 +356,22 @@ def bootstrap_mean_ci(values: np.ndarray, num: int = 1000, level: float = 0.95, 
     return float(lo), float(hi)
 
 
-def bootstrap_ci(statistic, data: np.ndarray, num: int = 100, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic(data[resampled rows])``."""
+def bootstrap_ci(
+    statistic, data: np.ndarray, num: int = 100, level: float = 0.95, seed: int = 0, estimate: float | None = None,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(data[resampled rows])``.
+
+    With ``estimate`` (the statistic on the full data) the interval is shifted by the
+    bootstrap estimate of the bias, mean(boot) - estimate. Needed for FID: a resample
+    repeats rows, which shrinks the covariance and pushes every bootstrap FID *up*, so the
+    plain percentile interval can miss the estimate altogether.
+    """
     rng = np.random.default_rng(seed)
     vals = np.empty(num)
     for b in range(num):
         vals[b] = statistic(data[rng.integers(0, len(data), len(data))])
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
+    if estimate is not None:
+        bias = vals.mean() - estimate
+        lo, hi = lo - bias, hi - bias
     return float(lo), float(hi)
