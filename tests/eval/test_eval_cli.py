@@ -136,3 +136,26 @@ def test_quick_fid_is_deterministic_and_restores_train_mode(files):
     assert G.training
     b = quick_fid(G, n=200, seed=0, ref=str(files["ref"]))
     assert a == b and a > 0
+
+
+def test_evaluate_a_run_directory_with_seeds(tiny_cfg, tmp_path, capsys):
+    """A checkpoint source is sampled (n images per seed); --runs aggregates seeds.
+    8x8 digits: the MNIST extractor does not apply, so those metrics are reported as
+    not computed while the pixel C2ST and the memorisation check still run."""
+    from ganforge.data.arrays import load_digits8
+    from ganforge.training import train
+
+    run = train(tiny_cfg, runs_root=tmp_path, quiet=True).run_dir
+    x, _ = load_digits8()
+    np.savez(tmp_path / "ref.npz", images=x[:400])
+    np.savez(tmp_path / "train.npz", images=x[400:])
+    out = tmp_path / "e.json"
+    rc = main(["evaluate", str(run), "--ref", str(tmp_path / "ref.npz"), "--train", str(tmp_path / "train.npz"),
+               "-n", "100", "--runs", "2", "--bootstrap", "0", "--json", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "not computed" in text and "MNIST classifier" in text
+    rep = json.loads(out.read_text())
+    assert rep["protocol"]["runs"] == 2 and rep["protocol"]["run_seeds"] == [0, 1]
+    assert "c2st_pixels" in rep["metrics"] and "copy_rate" in rep["metrics"]
+    assert rep["metrics"]["c2st_pixels"]["sd"] is not None

@@ -32,6 +32,8 @@ def add_parser(sub) -> None:
                    help="checkpoint/run sources: evaluate seeds SEED..SEED+RUNS-1 and report mean ± sd")
     p.add_argument("--json", metavar="FILE", help="write the report (metrics + protocol) as JSON")
     p.add_argument("--closest-pairs", metavar="FILE.png", help="write a picture of the samples closest to training images")
+    p.add_argument("--image-size", type=int, default=64,
+                   help="side length for decoding a folder given as --ref (default 64; .npz keeps its size)")
     p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for 95%% intervals (0 = none)")
     p.add_argument("--copy-threshold", type=float, help="RMS pixel distance (pixels in [0,1]) to the nearest training image below which a "
                         "sample counts as a copy (default 0.05)")
@@ -54,7 +56,7 @@ def cmd_evaluate(args) -> int:
         source, ref=args.ref, n=args.n, train=args.train, seed=args.seed, runs=args.runs,
         bootstrap=args.bootstrap, floor=not args.no_floor, pixel_c2st=not args.no_pixel_c2st,
         memorisation=not args.no_memorisation, copy_threshold=args.copy_threshold,
-        closest_pairs=args.closest_pairs,
+        closest_pairs=args.closest_pairs, image_size=args.image_size,
     )
     print(report.table())
     if args.json:

@@ -61,11 +61,14 @@ def _check_images(images: np.ndarray, where: str) -> np.ndarray:
     return check_images(images, where)
 
 
-def load_reference(ref: str, train: str | None = None, *, with_train: bool = True) -> tuple[ImageData, ImageData | None]:
+def load_reference(
+    ref: str, train: str | None = None, *, with_train: bool = True, image_size: int = 64,
+) -> tuple[ImageData, ImageData | None]:
     """The reference images and, when known, the training images (for memorisation).
 
     ``ref``: "mnist-test" (training set: MNIST train) or an .npz/.npy/folder; ``train``
-    overrides the training set ("mnist-train" or a path)."""
+    overrides the training set ("mnist-train" or a path). A folder reference is decoded
+    at ``image_size`` (square); array files keep their size."""
     from ganforge.data import load_images
 
     if ref in MNIST_REFS:
@@ -75,7 +78,7 @@ def load_reference(ref: str, train: str | None = None, *, with_train: bool = Tru
         ref_data = ImageData(x, y, ref, _sha(x))
         train = train or "mnist-train"
     else:
-        s = load_images(ref, image_size=28)
+        s = load_images(ref, image_size=image_size)
         ref_data = ImageData(_check_images(s.images, ref), s.labels, str(ref), "")
         ref_data.sha256 = _sha(ref_data.images)
     train_data = None
@@ -351,6 +354,7 @@ def evaluate(
     c2st_epochs: int = 4,
     closest_pairs: str | Path | None = None,
     extractor_path: str | Path | None = None,
+    image_size: int = 64,
 ) -> EvalReport:
     """Evaluate samples against a reference set; returns an :class:`EvalReport`.
 
@@ -361,6 +365,8 @@ def evaluate(
     (defaults to MNIST train for the MNIST reference). ``runs``: evaluate a generator
     with seeds ``seed .. seed+runs-1`` and aggregate. ``floor``: compute the
     real-vs-real column (cached). ``closest_pairs``: write the memorisation picture.
+    ``image_size``: side length at which a *folder* reference is decoded (samples from a
+    folder are decoded at the reference's size).
     """
     if isinstance(source, (list, tuple)):
         if len(source) == 0:
@@ -369,7 +375,8 @@ def evaluate(
                             floor=floor, pixel_c2st=pixel_c2st, memorisation=memorisation,
                             copy_threshold=copy_threshold, kid_subsets=kid_subsets,
                             kid_subset_size=kid_subset_size, c2st_per_side=c2st_per_side,
-                            c2st_epochs=c2st_epochs, extractor_path=extractor_path) for s in source]
+                            c2st_epochs=c2st_epochs, extractor_path=extractor_path, image_size=image_size)
+                   for s in source]
         if len(reports) == 1:
             return reports[0]
         flat = []
@@ -383,7 +390,8 @@ def evaluate(
         reports = [evaluate(source, ref, n, train=train, seed=seed + i, runs=1, labels=labels, bootstrap=bootstrap,
                             floor=floor, pixel_c2st=pixel_c2st, memorisation=memorisation,
                             copy_threshold=copy_threshold, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
-                            c2st_per_side=c2st_per_side, c2st_epochs=c2st_epochs, extractor_path=extractor_path)
+                            c2st_per_side=c2st_per_side, c2st_epochs=c2st_epochs, extractor_path=extractor_path,
+                            image_size=image_size)
                    for i in range(runs)]
         return aggregate(reports, source=f"{source} (seeds {seed}..{seed + runs - 1})")
     if n < 10:
@@ -399,19 +407,20 @@ def evaluate(
             pixel_c2st=pixel_c2st, memorisation=memorisation, copy_threshold=copy_threshold,
             kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, c2st_per_side=c2st_per_side,
             c2st_epochs=c2st_epochs, closest_pairs=closest_pairs, extractor_path=extractor_path,
+            image_size=image_size,
         )
 
 
 def _evaluate_one(
     source, ref, n, *, train, seed, labels, bootstrap, floor, pixel_c2st, memorisation, copy_threshold,
-    kid_subsets, kid_subset_size, c2st_per_side, c2st_epochs, closest_pairs, extractor_path,
+    kid_subsets, kid_subset_size, c2st_per_side, c2st_epochs, closest_pairs, extractor_path, image_size,
 ) -> EvalReport:
 
     from ganforge import __version__
     from ganforge.eval.memorisation import DEFAULT_COPY_THRESHOLD, closest_pairs_figure
 
     t0 = time.perf_counter()
-    ref_data, train_data = load_reference(ref, train)
+    ref_data, train_data = load_reference(ref, train, image_size=image_size)
     fake = load_samples(source, n, seed=seed, labels=labels, image_shape=ref_data.images.shape[1:])
     if fake.images.shape[1:] != ref_data.images.shape[1:]:
         raise DataError(
