@@ -1,7 +1,7 @@
 """Training throughput: ganforge's loop vs the textbook loop, same models, same run.
 
 The reference is how most tutorials write it: a per-item ``Dataset`` whose
-``__getitem__`` converts one PIL-free uint8 image to a float tensor and normalises it,
+``__getitem__`` turns one image into a PIL image, then a float tensor, and normalises it,
 a shuffled ``DataLoader``, and ``.item()`` on the losses every step. Both train the
 ``mnist-mlp`` preset's G and D with the same batch size and optimizers.
 
@@ -19,6 +19,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ganforge.data.mnist import load_mnist
 from ganforge.models import build_discriminator, build_generator
@@ -28,6 +29,10 @@ from ganforge.training.steps import make_optimizer
 
 
 class PerItemMNIST(torch.utils.data.Dataset):
+    """What torchvision.datasets.MNIST + Compose([ToTensor(), Normalize((0.5,), (0.5,)))]) does
+    per item (torchvision itself cannot be installed beside this torch): uint8 -> PIL image
+    -> float tensor in [0,1] -> normalised to [-1,1]."""
+
     def __init__(self, images):
         self.images = images
 
@@ -35,8 +40,9 @@ class PerItemMNIST(torch.utils.data.Dataset):
         return len(self.images)
 
     def __getitem__(self, i):
-        x = torch.from_numpy(self.images[i]).float().div(255.0)  # per-item ToTensor
-        return (x - 0.5) / 0.5  # per-item Normalize((0.5,), (0.5,))
+        img = Image.fromarray(self.images[i])  # as torchvision's MNIST.__getitem__
+        x = torch.from_numpy(np.array(img, np.uint8)).float().div(255.0)  # ToTensor
+        return (x - 0.5) / 0.5  # Normalize((0.5,), (0.5,))
 
 
 def reference_loop(cfg, images, steps: int) -> float:
