@@ -50,7 +50,10 @@ def make_demo_folder(out: Path, n: int = 6000, seed: int = 0) -> Path:
     return out
 
 
-def run_preset(name: str, steps: int | None, threads: int, runs_dir: Path, dataset: str | None) -> dict:
+def run_preset(name: str, steps: int | None, threads: int, runs_dir: Path, dataset: str | None,
+               resume: dict | None = None) -> dict:
+    """Train one preset; with ``resume`` (a row written earlier for the same preset),
+    continue that run up to ``steps`` and count its earlier wall time too."""
     import torch
 
     from ganforge.presets import preset_config
@@ -65,8 +68,10 @@ def run_preset(name: str, steps: int | None, threads: int, runs_dir: Path, datas
     cfg = cfg.override(updates)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    result = train(cfg, runs_root=runs_dir, quiet=True)
-    wall = time.perf_counter() - t0
+    result = train(cfg, runs_root=runs_dir, quiet=True, resume=resume["run_dir"] if resume else None)
+    wall = time.perf_counter() - t0 + (resume["wall_s"] if resume else 0.0)
+    if resume:
+        load_before = (resume["load_before"],)
     load_after = os.getloadavg()
     t = cfg.train
     rows = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
@@ -133,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folder", help="image folder for folder-dcgan, or 'demo' for colourised MNIST at 64 px")
     p.add_argument("--docs", action="store_true", help="copy final grids to docs/img/preset_<name>.png")
     p.add_argument("--json", help="append each result row to this JSON-lines file")
+    p.add_argument("--resume", action="store_true", help="continue the preset's last run recorded in --json up to "
+                                                           "--steps (wall time adds the earlier segment)")
     p.add_argument("--eval", type=int, metavar="N", help="after training, FID/KID/classifier score of N samples (MNIST presets)")
     p.add_argument("--from-json", metavar="FILE", help="no training: print the table of rows saved with --json "
                                                         "(the last row per preset), evaluating them if --eval is given")
@@ -162,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             dataset = str(make_demo_folder(runs_dir.parent / "demo-folder")) if args.folder == "demo" else args.folder
         print(f"training {name} ...", file=sys.stderr, flush=True)
-        row = run_preset(name, args.steps, args.threads, runs_dir, dataset)
+        previous = None
+        if args.resume:
+            saved = [json.loads(x) for x in Path(args.json).read_text().splitlines() if x.strip()]
+            previous = [r for r in saved if r["preset"] == name][-1]
+        row = run_preset(name, args.steps, args.threads, runs_dir, dataset, previous)
         if args.eval and name.startswith("mnist-"):
             row = add_eval(row, args.eval)
         rows.append(row)
