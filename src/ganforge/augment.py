@@ -118,6 +118,23 @@ def synthetic_set(run_dir, per_class: int, num_classes: int, seed: int) -> tuple
     return to_classifier_range(x, getattr(G, "scaling", "tanh")).clamp(-1, 1), y
 
 
+@torch.no_grad()
+def label_agreement(x: torch.Tensor, y: torch.Tensor) -> float | None:
+    """Share of synthetic images (in [-1,1]) that the shipped MNIST classifier assigns to
+    the label they were generated for: a conditional GAN that ignores its label makes
+    wrongly labelled training data. None for images the classifier cannot read."""
+    if tuple(x.shape[1:]) != (1, 28, 28):
+        return None
+    from ganforge.errors import GanforgeError
+    from ganforge.latent.sources import load_classifier
+
+    try:
+        clf = load_classifier(None)
+    except GanforgeError:
+        return None
+    return float((clf.predict(x) == y).float().mean())
+
+
 @dataclass
 class AugmentResult:
     config: AugmentConfig
@@ -125,6 +142,7 @@ class AugmentResult:
     seconds: dict[str, float]
     n_test: int
     grids: dict[str, str] = field(default_factory=dict)  # arm/n -> sample grid of the synthetic set
+    agreement: dict[tuple[int, str], list[float]] = field(default_factory=dict)  # synthetic label agreement
 
     def cell(self, n: int, arm: str) -> str:
         a = np.asarray(self.accuracy.get((n, arm), []), dtype=float) * 100
@@ -137,6 +155,13 @@ class AugmentResult:
         lines = ["| real per class | " + " | ".join(arms) + " |", "|---:|" + "---:|" * len(arms)]
         for n in self.config.n_per_class:
             lines.append(f"| {n} | " + " | ".join(self.cell(n, a) for a in arms) + " |")
+        gan = [a for a in arms if a.startswith("gan")]
+        if self.agreement and gan:
+            lines += ["", "synthetic images the shipped classifier assigns to their conditioning label (mean over seeds):",
+                      "", "| real per class | " + " | ".join(gan) + " |", "|---:|" + "---:|" * len(gan)]
+            for n in self.config.n_per_class:
+                cells = [f"{100 * np.mean(self.agreement[(n, a)]):.1f}%" if (n, a) in self.agreement else "—" for a in gan]
+                lines.append(f"| {n} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
 
@@ -157,6 +182,7 @@ def run_augment(cfg: AugmentConfig, log=print) -> AugmentResult:
     secs = {"gan": 0.0, "classifier": 0.0}
     acc: dict[tuple[int, str], list[float]] = {}
     grids: dict[str, str] = {}
+    agree: dict[tuple[int, str], list[float]] = {}
 
     full_synth: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
     full_run = cfg.gan_full_run
@@ -182,6 +208,9 @@ def run_augment(cfg: AugmentConfig, log=print) -> AugmentResult:
                     full_synth[seed] = synthetic_set(full_run, cfg.synth_per_class, k, seed)
                 extras["gan-full"] = full_synth[seed]
                 grids.setdefault("gan-full", str(Path(full_run) / "samples" / "latest.png"))
+            for arm in ("gan-few", "gan-full"):
+                if extras.get(arm) is not None and (a := label_agreement(*extras[arm])) is not None:
+                    agree.setdefault((n, arm), []).append(a)
             for arm in cfg.arms:
                 t = time.perf_counter()
                 with torch.random.fork_rng(devices=[]):
@@ -195,7 +224,7 @@ def run_augment(cfg: AugmentConfig, log=print) -> AugmentResult:
                 acc.setdefault((n, arm), []).append(a)
                 log(f"n={n:>4} seed={seed} {arm:>8}: test accuracy {100 * a:.2f}%")
     secs["total"] = time.perf_counter() - t_all
-    return AugmentResult(cfg, acc, secs, len(yte), grids)
+    return AugmentResult(cfg, acc, secs, len(yte), grids, agree)
 
 
 def train_reference_classifier(data: str, out: str | Path, steps: int = 1500, width: int = 16, seed: int = 0,

@@ -357,6 +357,7 @@ def cmd_augment(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"config": {k: v for k, v in vars(cfg).items()},
                                                "accuracy": {f"{n}/{a}": v for (n, a), v in res.accuracy.items()},
+                                               "agreement": {f"{n}/{a}": v for (n, a), v in res.agreement.items()},
                                                "seconds": res.seconds, "n_test": res.n_test, "grids": res.grids},
                                               indent=1, default=list))
     return 0
