@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from ganforge.data.mnist import load_mnist
+    from ganforge.errors import GanforgeError
     from ganforge.eval import aggregate, evaluate
     from ganforge.presets import PRESETS
 
@@ -75,6 +77,7 @@ def main() -> None:
     # like samples. evaluate() computes the same numbers as its floor column.
     train, _ = load_mnist("train")
     idx = np.sort(np.random.default_rng(0).choice(len(train), args.n, replace=False))
+    print("evaluating the real floor ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
     floor_rep = evaluate(train[idx], n=args.n)
     # The row shows the *floor column* of this report (its values are those same images,
@@ -93,8 +96,13 @@ def main() -> None:
             if not runs:
                 rows.append((f"{name}: not trained", None, 0.0))
                 continue
+            print(f"evaluating {name}: {', '.join(r.name for r in runs)} x {args.seeds} seeds", file=sys.stderr, flush=True)
             t = time.perf_counter()
-            reps = [evaluate(str(r), n=args.n, runs=args.seeds) for r in runs]
+            try:
+                reps = [evaluate(str(r), n=args.n, runs=args.seeds) for r in runs]
+            except GanforgeError as exc:  # e.g. a checkpoint from an older model definition
+                rows.append((f"{name}: failed ({exc})", None, 0.0))
+                continue
             rep = aggregate(reps, source=f"{name} ({len(runs)} run(s) x {args.seeds} seeds)") if len(reps) > 1 else reps[0]
             rows.append((name, rep, time.perf_counter() - t))
             reports[name] = rep.to_dict()
