@@ -120,7 +120,9 @@ class EvalReport:
             ci = f"[{_fmt(m.ci[0])}, {_fmt(m.ci[1])}]" if m.ci else ""
             floor = _fmt(m.floor) if m.floor is not None else "-"
             better = {"0.5": "≈0.5", "floor": "≈floor"}.get(m.better, m.better)
-            extra = f"  p={m.p_value:.2g}" if m.p_value is not None else ""
+            extra = ""
+            if m.p_value is not None:
+                extra = f"  p={m.p_value:.2g}" if m.p_value > 0 else "  p<1e-300"
             lines.append(f"{m.label:<28}{val:>16}  {ci:<20}{floor:>11}  {better}{extra}")
         if self.class_shares is not None:
             shares = " ".join(f"{100 * s:4.1f}" for s in self.class_shares)
@@ -169,6 +171,8 @@ def _fmt(x: float) -> str:
     a = abs(x)
     if a == 0:
         return "0"
+    if float(x).is_integer() and a < 1e6:
+        return str(int(x))
     if a >= 100:
         return f"{x:.1f}"
     if a >= 0.01:
