@@ -101,7 +101,7 @@ PRESETS.add("mnist-wgan", Preset(
         loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", clip=0.01),
         g_optim=OptimConfig("rmsprop", 5e-5),
         d_optim=OptimConfig("rmsprop", 5e-5),
-        train=TrainConfig(steps=1500, batch_size=64, d_steps=5, log_every=25, sample_every=250, checkpoint_every=500),
+        train=TrainConfig(steps=3000, batch_size=64, d_steps=5, log_every=25, sample_every=250, checkpoint_every=500),
     ),
 ))
 
@@ -116,7 +116,7 @@ PRESETS.add("mnist-wgan-gp", Preset(
         loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", penalty="gp", penalty_weight=10.0),
         g_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)),
         d_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)),
-        train=TrainConfig(steps=1500, batch_size=64, d_steps=5, log_every=25, sample_every=250, checkpoint_every=500),
+        train=TrainConfig(steps=3000, batch_size=64, d_steps=5, log_every=25, sample_every=250, checkpoint_every=500),
     ),
 ))
 
@@ -148,7 +148,7 @@ PRESETS.add("folder-dcgan", Preset(
         loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
         g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
         d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-        train=TrainConfig(steps=2000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=500),
+        train=TrainConfig(steps=1500, batch_size=64, log_every=50, sample_every=500, checkpoint_every=500),
     ),
 ))
 
