@@ -139,7 +139,7 @@ PRESETS.add("folder-dcgan", Preset(
     summary="DCGAN for your own folder of images at 64x64 RGB (e.g. faces): "
             "ganforge train --preset folder-dcgan --dataset path/to/folder",
     reference="Radford, Metz & Chintala 2015 (DCGAN, 64x64 faces/bedrooms): Adam 2e-4, beta1 0.5, batch 64; "
-              "width halved for CPU",
+              "width 32 instead of the paper's 128 for CPU",
     config=Config(
         name="folder-dcgan",
         data=DataConfig(dataset=FOLDER_PLACEHOLDER, image_size=64, channels=3),
