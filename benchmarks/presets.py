@@ -5,6 +5,10 @@ final sample grid, load average. Run by hand:
     python benchmarks/presets.py --only mnist-dcgan --steps 200
     python benchmarks/presets.py --threads 1 --docs   # copy grids to docs/img, write docs table
 
+``cpu_s_per_step`` is the process's CPU time per generator step (all threads, setup
+included): unlike wall time it hardly depends on what else runs on the machine, so
+``steps × cpu_s_per_step`` estimates the single-thread time on an idle machine.
+
 ``img/s`` counts real images the discriminator sees per second (steps × batch × d_steps /
 wall time, the whole run including data loading and grids); ``G steps/s`` counts
 generator updates. Wall times on a shared machine are inflated by other processes: the
@@ -67,9 +71,10 @@ def run_preset(name: str, steps: int | None, threads: int, runs_dir: Path, datas
         updates["data.dataset"] = dataset
     cfg = cfg.override(updates)
     load_before = os.getloadavg()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = train(cfg, runs_root=runs_dir, quiet=True, resume=resume["run_dir"] if resume else None)
     wall = time.perf_counter() - t0 + (resume["wall_s"] if resume else 0.0)
+    cpu = time.process_time() - c0  # CPU seconds of this segment: what an idle machine would need
     if resume:
         load_before = (resume["load_before"],)
     load_after = os.getloadavg()
@@ -85,6 +90,7 @@ def run_preset(name: str, steps: int | None, threads: int, runs_dir: Path, datas
         "img_per_s": round(result.step * t.batch_size * t.d_steps / wall, 1),
         "g_steps_per_s": round(result.step / wall, 2),
         "threads": torch.get_num_threads(),
+        "cpu_s_per_step": round(cpu / max(1, result.step - (resume["steps"] if resume else 0)), 4),
         "load_before": round(load_before[0], 2),
         "load_after": round(load_after[0], 2),
         "grid": str(result.grid),
@@ -153,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
                 saved[row["preset"]] = row
         rows = [saved[n] for n in (args.only or saved)]
         if args.eval:
-            rows = [add_eval(r, args.eval) if r["preset"].startswith("mnist-") and "eval" not in r else r for r in rows]
+            for i, r in enumerate(rows):
+                if r["preset"].startswith("mnist-") and "eval" not in r:
+                    rows[i] = add_eval(r, args.eval)
+                    with open(args.from_json, "a") as f:  # later tables reuse the numbers
+                        f.write(json.dumps(rows[i]) + "\n")
         print(markdown(rows, "img" if args.docs else None))
         return 0
 
