@@ -209,3 +209,15 @@ def test_presets_cite_papers_and_list_in_cli(capsys):
         ("gp", 10.0, 5, 1e-4, (0.0, 0.9))
     w = preset_config("mnist-wgan")
     assert (w.loss.clip, w.train.d_steps, w.d_optim.name, w.d_optim.lr) == (0.01, 5, "rmsprop", 5e-5)
+
+
+@pytest.mark.parametrize("sets", [
+    ["loss.d_loss=lsgan", "loss.g_loss=lsgan"],
+    ["loss.g_loss=saturating", "loss.label_smoothing=0.1"],
+    ["loss.penalty=r1", "loss.penalty_weight=1", "model.d_batchnorm=false"],
+    ["model.upsample=nearest", "model.ema=0.99", "model.d_dropout=0.2"],
+], ids=["lsgan", "saturating+smoothing", "r1", "nearest+ema+dropout"])
+def test_other_objectives_and_options_train_without_nan(sets, tmp_path):
+    r = train(tiny("mnist-dcgan").with_sets(sets), runs_root=tmp_path, quiet=True)
+    for row in metrics(r.run_dir):
+        assert all(math.isfinite(v) for v in row.values())
