@@ -60,7 +60,12 @@ def train_classifier(
     x: torch.Tensor, y: torch.Tensor, outputs: int, *, epochs: int = 4, batch_size: int = 128,
     lr: float = 2e-3, seed: int = 0,
 ) -> SmallCNN:
-    """Fit a :class:`SmallCNN` (logistic loss for outputs=1, cross-entropy otherwise)."""
+    """Fit a :class:`SmallCNN` (logistic loss for outputs=1, cross-entropy otherwise).
+
+    The one optimizer outside ``training/``, on purpose: this classifier is part of the
+    metric (like the solver inside scikit-learn's LogisticRegression), and eval must never
+    import training (DESIGN.md), so it cannot borrow ``training/classifier.py``.
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = SmallCNN(channels=x.shape[1], outputs=outputs, size=tuple(x.shape[2:]))
