@@ -12,6 +12,22 @@ from torch import nn
 from ganforge.models.layers import check_labels, maybe_sn, one_hot, output_layer
 
 
+def hidden_stack(width: int, hidden, *, batchnorm: bool, dropout: float,
+                 spectral_norm: bool = False) -> tuple[list[nn.Module], int]:
+    """Linear (+ BatchNorm) + LeakyReLU(0.2) (+ Dropout) per hidden width; returns the layers
+    and the last width."""
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers.append(maybe_sn(nn.Linear(width, h), spectral_norm))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(h))
+        layers.append(nn.LeakyReLU(0.2))
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    return layers, width
+
+
 class MLPGenerator(nn.Module):
     """G(z, y=None) -> (N, *out_shape) in the output activation's range.
 
@@ -23,16 +39,7 @@ class MLPGenerator(nn.Module):
                  dropout: float = 0.0, batchnorm: bool = False, output: str = "tanh"):
         super().__init__()
         self.z_dim, self.num_classes, self.img_shape = z_dim, num_classes, tuple(out_shape)
-        layers: list[nn.Module] = []
-        width = z_dim + num_classes
-        for h in hidden:
-            layers.append(nn.Linear(width, h))
-            if batchnorm:
-                layers.append(nn.BatchNorm1d(h))
-            layers.append(nn.LeakyReLU(0.2))
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = h
+        layers, width = hidden_stack(z_dim + num_classes, hidden, batchnorm=batchnorm, dropout=dropout)
         layers += [nn.Linear(width, math.prod(out_shape)), output_layer(output)]
         self.net = nn.Sequential(*layers)
 
@@ -50,16 +57,8 @@ class MLPDiscriminator(nn.Module):
                  dropout: float = 0.3, spectral_norm: bool = False, batchnorm: bool = False):
         super().__init__()
         self.num_classes, self.img_shape = num_classes, tuple(in_shape)
-        layers: list[nn.Module] = []
-        width = math.prod(in_shape) + num_classes
-        for h in hidden:
-            layers.append(maybe_sn(nn.Linear(width, h), spectral_norm))
-            if batchnorm:
-                layers.append(nn.BatchNorm1d(h))
-            layers.append(nn.LeakyReLU(0.2))
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = h
+        layers, width = hidden_stack(math.prod(in_shape) + num_classes, hidden, batchnorm=batchnorm,
+                                     dropout=dropout, spectral_norm=spectral_norm)
         self.features = nn.Sequential(*layers)
         self.head = maybe_sn(nn.Linear(width, 1), spectral_norm)
 
