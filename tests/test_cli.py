@@ -79,6 +79,7 @@ def test_user_errors_exit_2_with_one_line(argv, needle, capsys, tmp_path):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
     assert needle in err
+    assert not any(tmp_path.iterdir())  # nothing half-written
 
 
 def test_sample_errors(run_dir, capsys, tmp_path):

@@ -151,7 +151,8 @@ def test_sigterm_writes_checkpoint_and_exits_cleanly(tmp_path):
 
 def test_eval_every_refuses_non_mnist_shapes(tiny_cfg, tmp_path):
     with pytest.raises(ConfigError, match="28x28"):
-        train(tiny_cfg.override({"train.eval_every": 10}), runs_root=tmp_path, quiet=True)
+        train(tiny_cfg.override({"train.eval_every": 10}), runs_root=tmp_path / "runs", quiet=True)
+    assert not (tmp_path / "runs").exists()  # refused before anything was written
     with pytest.raises(ConfigError, match="eval_every"):
         tiny_cfg.override({"train.early_stop": 2})
 

@@ -126,6 +126,10 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     if not is_image and cfg.model.output == "auto":
         output = "none"
 
+    if t.eval_every and not (is_image and shape == (1, 28, 28)):
+        raise ConfigError("train.eval_every uses the MNIST feature extractor, which needs 28x28 grayscale images; "
+                          "set train.eval_every=0 for this dataset.")
+
     # --- models and optimizers ---
     vae = cfg.kind == "vae"
     if vae:  # the baseline: encoder E + decoder G, one optimizer over both (cfg.g_optim)
@@ -204,9 +208,6 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
 
     sampler = G_ema if G_ema is not None else (VAEDecoder(G, cfg.vae.likelihood) if vae else G)
     sampler.scaling = cfg.data.scaling
-    if t.eval_every and not (is_image and shape == (1, 28, 28)):
-        raise ConfigError("train.eval_every uses the MNIST feature extractor, which needs 28x28 grayscale images; "
-                          "set train.eval_every=0 for this dataset.")
     best = {"fid": float("inf"), "evals_since": 0}
 
     def evaluate_now(step: int) -> None:
