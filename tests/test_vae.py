@@ -60,3 +60,17 @@ def test_conv_vae_builds_and_trains(tiny_cfg, tmp_path):
                                        "vae.likelihood": "gaussian"})
     r = train(cfg, runs_root=tmp_path, quiet=True)
     assert load_generator(r.run_dir)(torch.randn(2, 4)).shape == (2, 1, 8, 8)
+
+
+def test_evaluate_works_on_a_vae_run(tiny_cfg, tmp_path, capsys):
+    from ganforge.data.arrays import load_digits8
+
+    run = train(_vae_cfg(tiny_cfg), runs_root=tmp_path, quiet=True).run_dir
+    x, _ = load_digits8()
+    np.savez(tmp_path / "ref.npz", images=x[:400])
+    np.savez(tmp_path / "train.npz", images=x[400:])
+    out = tmp_path / "e.json"
+    assert main(["evaluate", str(run), "--ref", str(tmp_path / "ref.npz"), "--train", str(tmp_path / "train.npz"),
+                 "-n", "100", "--bootstrap", "0", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert 0.5 <= rep["metrics"]["c2st_pixels"]["value"] <= 1.0 and "copy_rate" in rep["metrics"]
