@@ -99,7 +99,7 @@ def sample_outputs(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500, l
         for i in range(0, n, batch_size):
             zb = z[i:i + batch_size].to(device)
             yb = None if y is None else y[i:i + batch_size].to(device)
-            out.append((G(zb, yb) if yb is not None else G(zb)).float().cpu())
+            out.append(G(zb, yb).float().cpu())
     return torch.cat(out), y
 
 

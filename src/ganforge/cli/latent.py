@@ -264,7 +264,7 @@ def cmd_steer(args) -> int:
             sign = -1.0 if args.less else 1.0
             base = properties.property_scorer(args.property, scaling, sign)
             with torch.no_grad():
-                x0 = G(z, y) if y is not None else G(z)
+                x0 = G(z, y)
             sd = float(properties.measure(x0, scaling, [args.property])[args.property].std()) or 1.0
             scorer, what = (lambda x: base(x) / sd), f"{'less' if args.less else 'more'}-{args.property}"
         res = st.steer(G, scorer, z, y, steps=args.steps, lr=args.lr, prior_weight=args.prior_weight, prior=args.prior)

@@ -81,7 +81,7 @@ def steer_property_table(G: nn.Module, n: int = 64, seed: int = 0, steps: int = 
     scaling = getattr(G, "scaling", "tanh")
     z, y = _sample(G, n, seed)
     with torch.no_grad():
-        x0 = G(z, y) if y is not None else G(z)
+        x0 = G(z, y)
     base = measure(x0, scaling)
     sd = {k: float(v.std()) for k, v in base.items()}
     pred0 = _predict(classifier, x0, scaling)
@@ -123,7 +123,7 @@ def latent_directions(G: nn.Module, n: int = 2000, seed: int = 0, alpha: float =
     props: dict[str, list[np.ndarray]] = {k: [] for k in PROPERTIES}
     for i in range(0, n, batch_size):
         yb = None if y is None else y[i:i + batch_size]
-        x = G(z[i:i + batch_size], yb) if yb is not None else G(z[i:i + batch_size])
+        x = G(z[i:i + batch_size], yb)
         for k, v in measure(x, scaling).items():
             props[k].append(v)
     Z = z.double().numpy()
@@ -144,13 +144,13 @@ def direction_table(G: nn.Module, dirs: Directions, step: float = 2.0, n: int = 
     """Move every code ``step`` units along each found direction; tabulate all changes."""
     scaling = getattr(G, "scaling", "tanh")
     z, y = _sample(G, n, seed)
-    x0 = G(z, y) if y is not None else G(z)
+    x0 = G(z, y)
     sd = {k: float(v.std()) for k, v in measure(x0, scaling).items()}
     pred0 = _predict(classifier, x0, scaling)
     table = ChangeTable(columns=list(PROPERTIES), sd=sd)
     for i, name in enumerate(dirs.names):
         z1 = z + step * torch.from_numpy(dirs.directions[i]).float()[None]
-        x1 = G(z1, y) if y is not None else G(z1)
+        x1 = G(z1, y)
         table.rows[name] = change_row(x0, x1, scaling, sd)
         if classifier is not None:
             table.class_kept[name] = float((_predict(classifier, x1, scaling) == pred0).float().mean())

@@ -43,13 +43,13 @@ def invert(G: nn.Module, images: torch.Tensor, y: torch.Tensor | None = None, st
         p.requires_grad_(False)  # only z is searched; G stays frozen
 
     def loss_fn(z: torch.Tensor) -> torch.Tensor:
-        out = G(z, yr) if yr is not None else G(z)
+        out = G(z, yr)
         return (out - xr).pow(2).flatten(1).mean(1) + prior_weight * z.pow(2).sum(1) / (2 * d)
 
     try:
         z, _ = optimize_latents(z0, loss_fn, steps, lr)
         with torch.no_grad():
-            rec = G(z, yr) if yr is not None else G(z)
+            rec = G(z, yr)
             mse = (rec - xr).pow(2).flatten(1).mean(1)
     finally:
         for p, flag in saved:

@@ -55,7 +55,7 @@ class Steered:
 
 
 def _g(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    return G(z, y) if y is not None else G(z)
+    return G(z, y)
 
 
 PRIORS = ("shell", "gaussian")

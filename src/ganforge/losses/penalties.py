@@ -12,7 +12,7 @@ def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor 
     one ε ~ U[0,1] per sample and one norm per sample."""
     eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    out = D(x_hat, y) if y is not None else D(x_hat)
+    out = D(x_hat, y)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
@@ -21,6 +21,6 @@ def r1_penalty(D, real: torch.Tensor, fake: torch.Tensor | None = None, y: torch
     """R1 (Mescheder et al. 2018): ½E[‖∇x D(x)‖²] on real data. The ½ is folded in here,
     so the weight is γ."""
     x = real.detach().requires_grad_(True)
-    out = D(x, y) if y is not None else D(x)
+    out = D(x, y)
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return 0.5 * grad.flatten(1).pow(2).sum(1).mean()

@@ -72,7 +72,7 @@ class VAEDecoder(nn.Module):
         self.z_dim, self.num_classes, self.img_shape = net.z_dim, net.num_classes, net.img_shape
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.net(z, y) if y is not None else self.net(z)
+        out = self.net(z, y)
         return torch.sigmoid(out) * 2 - 1 if self.likelihood == "bernoulli" else out
 
 

@@ -194,11 +194,11 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
         was_training = net.training
         with torch.no_grad(), torch.random.fork_rng(devices=[]):  # grids must not change the training RNG
             prepare_for_sampling(net)
-            imgs = net(grid_z, grid_y) if grid_y is not None else net(grid_z)
+            imgs = net(grid_z, grid_y)
             if vae:  # two more rows: held-out images and their reconstructions (posterior means)
                 E.eval()
-                mu, _ = E(holdout, holdout_y) if holdout_y is not None else E(holdout)
-                recon = net(mu, holdout_y) if holdout_y is not None else net(mu)
+                mu, _ = E(holdout, holdout_y)
+                recon = net(mu, holdout_y)
                 E.train(was_training)
                 imgs = torch.cat([imgs, holdout, recon])
         net.train(was_training)

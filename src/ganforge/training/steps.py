@@ -92,18 +92,18 @@ def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcont
     """One discriminator update on a real batch and G(z) (fakes use the real batch's
     labels when conditional). Returns detached statistics (no host sync)."""
     with torch.no_grad(), autocast():
-        fake = G(z, y) if y is not None else G(z)
+        fake = G(z, y)
     fake = fake.float()
     with autocast():
         if joint_batch_ok(D):
             # One forward over [real; fake]: identical maths when no layer mixes samples
             # (no BatchNorm), and one large matmul is faster than two small ones.
             both = torch.cat([real, fake])
-            logits = D(both, torch.cat([y, y])) if y is not None else D(both)
+            logits = D(both, None if y is None else torch.cat([y, y]))
             real_logits, fake_logits = logits[: len(real)], logits[len(real):]
         else:
-            real_logits = D(real, y) if y is not None else D(real)
-            fake_logits = D(fake, y) if y is not None else D(fake)
+            real_logits = D(real, y)
+            fake_logits = D(fake, y)
     real_logits, fake_logits = real_logits.float(), fake_logits.float()
     loss = obj.d_loss(real_logits, fake_logits)
     stats = {}
@@ -126,8 +126,8 @@ def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext) -
     """One generator update through a frozen D."""
     with frozen(D):
         with autocast():
-            fake = G(z, y) if y is not None else G(z)
-            fake_logits = D(fake, y) if y is not None else D(fake)
+            fake = G(z, y)
+            fake_logits = D(fake, y)
         loss = obj.g_loss(fake_logits.float())
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -157,11 +157,11 @@ def vae_step(E, G, opt, x, y, eps: torch.Tensor, vcfg, autocast=contextlib.nullc
     from ganforge.losses.vae import bernoulli_nll, gaussian_kl, gaussian_nll, negative_elbo
 
     with autocast():
-        mu, logvar = E(x, y) if y is not None else E(x)
+        mu, logvar = E(x, y)
     mu, logvar = mu.float(), logvar.float()
     z = mu + torch.exp(0.5 * logvar) * eps
     with autocast():
-        out = G(z, y) if y is not None else G(z)
+        out = G(z, y)
     out = out.float()
     recon = bernoulli_nll(out, x) if vcfg.likelihood == "bernoulli" else gaussian_nll(out, x, vcfg.sigma)
     kl = gaussian_kl(mu, logvar)
