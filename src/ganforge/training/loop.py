@@ -288,7 +288,7 @@ def _holdout_batch(cfg: Config, x: torch.Tensor, y: torch.Tensor | None, n: int,
         hx, hy = images_to_nchw(xt[:n]), torch.from_numpy(yt[:n])
     else:
         hx, hy = x[-n:], None if y is None else y[-n:]
-    hy = hy.to(device) if (y is not None and hy is not None) else None
+    hy = hy.to(device) if y is not None else None  # labels only for conditional models
     return to_model_range(hx.to(device), cfg.data.scaling), hy
 
 
