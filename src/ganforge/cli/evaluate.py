@@ -20,7 +20,14 @@ def add_parser(sub) -> None:
                "  ganforge evaluate runs/001-mnist-mlp -n 10000 --json eval.json\n"
                "  ganforge evaluate runs/001-mnist-mlp --runs 3        # seeds 0,1,2: mean ± sd\n"
                "  ganforge evaluate a.npz b.npz c.npz                  # three runs: mean ± sd\n"
-               "  ganforge evaluate samples.npz --ref ref.npz --train train.npz -n 2000",
+               "  ganforge evaluate samples.npz --ref ref.npz --train train.npz -n 2000\n"
+               "  ganforge evaluate samples/ --ref real_folder/ --inception-weights pt_inception-2015-12-05-6726825d.pth\n"
+               "\n"
+               "RGB folders (or any images): FID & co. in Inception-v3 pool3 space need the FID Inception\n"
+               "weights as a local file (nothing is downloaded): pytorch-fid's pt_inception-2015-12-05-6726825d.pth,\n"
+               "torch-fidelity's weights-inception-2015-12-05-6726825d.pth or clean-fid's inception-2015-12-05.pt.\n"
+               "GANFORGE_INCEPTION_WEIGHTS=PATH is used for images the MNIST extractor cannot read when the\n"
+               "flag is not given. See docs/evaluation.md.",
     )
     p.add_argument("source", nargs="+", metavar="SOURCE",
                    help=".npz (key 'images', uint8; optional 'labels'), .npy, folder of images, checkpoint or run dir")
@@ -40,6 +47,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real column (it is cached after the first run)")
     p.add_argument("--no-pixel-c2st", action="store_true", help="skip the pixel-space CNN two-sample test (the slowest part)")
     p.add_argument("--no-memorisation", action="store_true", help="skip the nearest-training-image check")
+    p.add_argument("--inception-weights", metavar="PATH",
+                   help="FID InceptionV3 weights (pytorch-fid/torch-fidelity .pth state dict or clean-fid .pt "
+                        "TorchScript): compute the feature metrics in Inception pool3 space, for any image size")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -56,7 +66,7 @@ def cmd_evaluate(args) -> int:
         source, ref=args.ref, n=args.n, train=args.train, seed=args.seed, runs=args.runs,
         bootstrap=args.bootstrap, floor=not args.no_floor, pixel_c2st=not args.no_pixel_c2st,
         memorisation=not args.no_memorisation, copy_threshold=args.copy_threshold,
-        closest_pairs=args.closest_pairs, image_size=args.image_size,
+        closest_pairs=args.closest_pairs, image_size=args.image_size, inception_weights=args.inception_weights,
     )
     print(report.table())
     if args.json:

@@ -6,6 +6,10 @@ the model-based similarity test (C2ST on features and on pixels, 1-NN), memorisa
 (copy rate vs real held-out images) and TSTR for labelled samples, each beside its
 real-vs-real floor, plus the protocol that produced them. ``quick_fid(G)`` is the cheap
 check for ``--eval-every`` during training.
+
+Feature space: the shipped MNIST classifier for 28x28 grayscale images, or the FID
+InceptionV3 (``ganforge.eval.inception``) from a local weights file passed as
+``evaluate(..., inception_weights=PATH)`` for any images.
 """
 
 from ganforge.eval.evaluate import evaluate, quick_fid, reference_statistics

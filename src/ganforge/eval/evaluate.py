@@ -1,7 +1,9 @@
 """``evaluate(source)``: every metric of "similar but not the same", with its real floor.
 
-Pipeline: load or generate the samples -> MNIST-extractor features and softmax ->
-FID, KID, classifier score, class histogram, precision/recall, density/coverage,
+Pipeline: load or generate the samples -> features and classifier outputs (the shipped
+MNIST extractor for 28x28 grayscale, or Inception-v3 pool3 from local weights for any
+images, see ``ganforge.eval.inception``) ->
+FID, KID, classifier score (Inception: Inception Score), class histogram, precision/recall, density/coverage,
 feature C2ST, 1-NN test (features) -> pixel C2ST (small CNN) -> memorisation against the
 training images -> TSTR for labelled samples. The *floor* column runs the same pipeline
 with held-out real images in place of the samples (for MNIST: a seeded subset of the
@@ -150,25 +152,92 @@ def load_samples(
 
 
 # ----------------------------------------------------------------------------- features
-def reference_features(ref: ImageData, extractor) -> tuple[np.ndarray, np.ndarray]:
-    """Extractor features and softmax of the reference, cached by image + extractor hash."""
-    from ganforge.data.cache import save_npz_atomic
+#: The MNIST extractor's name in the protocol (Inception names its own, with the recipe).
+MNIST_FEATURE_SPACE = "ganforge-mnist-cnn"
+#: Where ``evaluate`` looks for Inception weights when a reference is not MNIST-shaped
+#: and no ``inception_weights`` was passed (a path; see docs/evaluation.md).
+INCEPTION_ENV = "GANFORGE_INCEPTION_WEIGHTS"
+
+
+def _is_inception(extractor) -> bool:
+    from ganforge.eval.inception import InceptionExtractor
+
+    return isinstance(extractor, InceptionExtractor)
+
+
+def _extractor_key(extractor) -> str:
+    """What cached features and floors are keyed by: the weights' hash, plus (Inception)
+    the preprocessing recipe and its version."""
+    return getattr(extractor, "cache_key", extractor.sha256)
+
+
+def _extract(images: np.ndarray, extractor) -> tuple[np.ndarray, np.ndarray | None]:
+    """(features, classifier output) for either feature space. The classifier output is
+    the MNIST class probabilities (N,10), or Inception's bias-free logits (N,1008) that
+    the Inception Score needs (``None`` when the weights have no ``fc``)."""
+    if _is_inception(extractor):
+        from ganforge.eval.inception import inception_features
+
+        return inception_features(images, extractor)
     from ganforge.eval.extractor import extract
 
-    path = _cache_dir() / f"features-{ref.sha256[:16]}-{extractor.sha256[:16]}.npz"
+    return extract(images, extractor)
+
+
+def reference_features(ref: ImageData, extractor) -> tuple[np.ndarray, np.ndarray | None]:
+    """Features and classifier output of the reference, cached by image + extractor hash.
+
+    Inception: only the (float32) features are cached and the output is ``None``: the
+    reference's logits are never used (the Inception Score is a property of the samples),
+    and 1008 floats per image would add half again to the 2048 of the features."""
+    from ganforge.data.cache import save_npz_atomic
+
+    key = _extractor_key(extractor)
+    if key != extractor.sha256:
+        import hashlib
+
+        key = hashlib.sha256(key.encode()).hexdigest()
+    path = _cache_dir() / f"features-{ref.sha256[:16]}-{key[:16]}.npz"
     if path.exists():
         try:
             with np.load(path) as z:
-                return z["features"], z["probs"]
+                return z["features"], (z["probs"] if "probs" in z.files else None)
         except Exception:  # a corrupt cache entry is recomputed, never trusted
             path.unlink(missing_ok=True)
-    f, p = extract(ref.images, extractor)
-    save_npz_atomic(path, features=f, probs=p)
+    f, p = _extract(ref.images, extractor)
+    if _is_inception(extractor):
+        p = None
+    save_npz_atomic(path, features=f, **({} if p is None else {"probs": p}))
     return f, p
 
 
 def _extractor_applies(images: np.ndarray) -> bool:
     return images.ndim == 3 and images.shape[1:] == (28, 28)
+
+
+def _choose_extractor(ref_images: np.ndarray, inception_weights, extractor_path, skipped: dict[str, str]):
+    """The feature space: Inception when weights are given (any image shape), else the
+    MNIST extractor for 28x28 grayscale, else Inception from ``$GANFORGE_INCEPTION_WEIGHTS``,
+    else none, with the reason (and what to pass) recorded in ``skipped``."""
+    import os
+
+    from ganforge.eval.inception import CLEAN_FID_FILE, PYTORCH_FID_FILE, PYTORCH_FID_URL, load_inception
+
+    if inception_weights:
+        return load_inception(inception_weights)
+    if _extractor_applies(ref_images):
+        from ganforge.eval.extractor import load_extractor
+
+        return load_extractor(extractor_path)
+    if os.environ.get(INCEPTION_ENV):
+        return load_inception(os.environ[INCEPTION_ENV])
+    skipped["fid, kid, inception score, precision/recall, density/coverage, feature C2ST, 1-NN"] = (
+        "the shipped feature extractor is an MNIST classifier (28x28 grayscale) and these images are "
+        f"{ref_images.shape[1:]}; for Inception FID pass --inception-weights PATH (Python: inception_weights=PATH, "
+        f"or set {INCEPTION_ENV}) with {PYTORCH_FID_FILE} from {PYTORCH_FID_URL} "
+        f"(or clean-fid's {CLEAN_FID_FILE}), downloaded on a connected machine"
+    )
+    return None
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -183,6 +252,8 @@ class _Settings:
     c2st_epochs: int
     memorisation: bool
     copy_threshold: float
+    inception: bool = False      # Inception features: Inception Score instead of the class metrics
+    feature_label: str = "extractor features"
 
 
 def _feature_c2st(real_f: np.ndarray, fake_f: np.ndarray, seed: int):
@@ -199,7 +270,9 @@ def _compute(
     s: _Settings, *, floor: bool, skipped: dict[str, str], extra: dict,
 ) -> dict[str, MetricValue]:
     """All metrics of ``fake`` vs ``ref`` (no floor column). ``floor=True`` means ``fake``
-    are held-out real images: memorisation then uses the reference images instead."""
+    are held-out real images: memorisation then uses the reference images instead.
+    ``fake_p`` is the classifier output of :func:`_extract`: MNIST probabilities, or
+    Inception logits (ImageNet classes, so no class histogram or label accuracy)."""
     out: dict[str, MetricValue] = {}
     B = s.bootstrap
     rng_seed = s.seed
@@ -210,20 +283,23 @@ def _compute(
     if fake_f is not None:
         fid = M.fid_from_features(ref_f, fake_f)
         ci = M.fid_bootstrap_ci(ref_f, fake_f, num=B, seed=rng_seed, estimate=fid) if B else None
-        mv("fid", fid, "FID (extractor features)", "lower", ci=ci)
+        mv("fid", fid, f"FID ({s.feature_label})", "lower", ci=ci)
         k = M.kid(ref_f, fake_f, num_subsets=s.kid_subsets, subset_size=s.kid_subset_size, seed=rng_seed)
         mv("kid", k.mean, "KID (unbiased)", "lower", sd=k.std, note=f"{k.num_subsets} subsets of {k.subset_size}")
-        cs, _ = M.classifier_score(fake_p)
-        ci = M.bootstrap_ci(lambda p: M.classifier_score(p)[0], fake_p, num=B, seed=rng_seed, estimate=cs) if B else None
-        mv("classifier_score", cs, "classifier score", "higher", ci=ci)
-        hist = M.class_histogram(fake_p)
-        extra["class_shares"] = hist.shares
-        mv("classes_present", hist.classes_present, "classes present (≥1%)", "higher")
-        mv("max_class_deviation", 100 * hist.max_deviation, "max class share dev. (pts)", "lower")
-        if fake.labels is not None and not floor:
-            correct = fake_p.argmax(1) == fake.labels
-            ci = M.bootstrap_mean_ci(correct, num=B, seed=rng_seed) if B else None
-            mv("label_accuracy", correct.mean(), "label accuracy (cond.)", "higher", ci=ci)
+        if s.inception:
+            _inception_score(fake, fake_p, floor, mv, skipped)
+        else:
+            cs, _ = M.classifier_score(fake_p)
+            ci = M.bootstrap_ci(lambda p: M.classifier_score(p)[0], fake_p, num=B, seed=rng_seed, estimate=cs) if B else None
+            mv("classifier_score", cs, "classifier score", "higher", ci=ci)
+            hist = M.class_histogram(fake_p)
+            extra["class_shares"] = hist.shares
+            mv("classes_present", hist.classes_present, "classes present (≥1%)", "higher")
+            mv("max_class_deviation", 100 * hist.max_deviation, "max class share dev. (pts)", "lower")
+            if fake.labels is not None and not floor:
+                correct = fake_p.argmax(1) == fake.labels
+                ci = M.bootstrap_mean_ci(correct, num=B, seed=rng_seed) if B else None
+                mv("label_accuracy", correct.mean(), "label accuracy (cond.)", "higher", ci=ci)
         man = M.manifold_metrics(ref_f, fake_f)
         for name, label, per in (
             ("precision", "precision (k=3)", man.fake_in_real),
@@ -275,6 +351,19 @@ def _compute(
     return out
 
 
+def _inception_score(fake: ImageData, logits, floor: bool, mv, skipped: dict[str, str]) -> None:
+    """The Inception Score (torch-fidelity's recipe) in place of the MNIST class metrics."""
+    from ganforge.eval.inception import inception_score
+
+    if logits is None:
+        skipped["inception_score"] = "these Inception weights give features only (no fc logits)"
+    elif len(logits) >= 10:
+        mean, sd = inception_score(logits)
+        mv("inception_score", mean, "Inception score", "higher", sd=sd, note="10 splits, sd over splits")
+    if fake.labels is not None and not floor:
+        skipped["label_accuracy"] = "Inception's classes are ImageNet's, not the dataset's labels"
+
+
 def _floor(
     ref: ImageData, train: ImageData | None, ref_f, ref_p, n: int, s: _Settings, extractor, conditional: bool,
 ) -> tuple[dict[str, MetricValue], list[float] | None, str]:
@@ -300,7 +389,7 @@ def _floor(
         held.labels = None
     key = json.dumps({
         "v": METRICS_VERSION, "ref": ref.sha256, "train": None if train is None else train.sha256,
-        "n": n, "ext": None if extractor is None else extractor.sha256, "cond": conditional,
+        "n": n, "ext": None if extractor is None else _extractor_key(extractor), "cond": conditional,
         "s": [s.seed, s.bootstrap, s.kid_subsets, s.kid_subset_size, s.pixel_c2st, s.c2st_per_side,
               s.c2st_epochs, s.memorisation, s.copy_threshold],
     }, sort_keys=True)
@@ -316,9 +405,7 @@ def _floor(
             path.unlink(missing_ok=True)
     held_f = held_p = None
     if extractor is not None:
-        from ganforge.eval.extractor import extract
-
-        held_f, held_p = extract(held.images, extractor)
+        held_f, held_p = _extract(held.images, extractor)
     extra: dict = {}
     floor_metrics = _compute(held, ref_used, train, ref_f_used, ref_p_used, held_f, held_p, s,
                              floor=True, skipped={}, extra=extra)
@@ -355,6 +442,7 @@ def evaluate(
     closest_pairs: str | Path | None = None,
     extractor_path: str | Path | None = None,
     image_size: int = 64,
+    inception_weights: str | Path | None = None,
 ) -> EvalReport:
     """Evaluate samples against a reference set; returns an :class:`EvalReport`.
 
@@ -366,7 +454,13 @@ def evaluate(
     with seeds ``seed .. seed+runs-1`` and aggregate. ``floor``: compute the
     real-vs-real column (cached). ``closest_pairs``: write the memorisation picture.
     ``image_size``: side length at which a *folder* reference is decoded (samples from a
-    folder are decoded at the reference's size).
+    folder are decoded at the reference's size). ``inception_weights``: a local file of
+    the FID InceptionV3 (pytorch-fid / torch-fidelity state dict, or clean-fid's
+    TorchScript, see :mod:`ganforge.eval.inception`); when given, FID, KID,
+    precision/recall, density/coverage, 1-NN and the feature C2ST are computed in its
+    2048-d pool3 space for any image shape, and the Inception Score replaces the MNIST
+    class metrics. Without it, 28x28 grayscale images use the shipped MNIST extractor and
+    other images use ``$GANFORGE_INCEPTION_WEIGHTS`` if set, else skip those metrics.
     """
     if isinstance(source, (list, tuple)):
         if len(source) == 0:
@@ -375,7 +469,8 @@ def evaluate(
                             floor=floor, pixel_c2st=pixel_c2st, memorisation=memorisation,
                             copy_threshold=copy_threshold, kid_subsets=kid_subsets,
                             kid_subset_size=kid_subset_size, c2st_per_side=c2st_per_side,
-                            c2st_epochs=c2st_epochs, extractor_path=extractor_path, image_size=image_size)
+                            c2st_epochs=c2st_epochs, extractor_path=extractor_path, image_size=image_size,
+                            inception_weights=inception_weights)
                    for s in source]
         if len(reports) == 1:
             return reports[0]
@@ -391,7 +486,7 @@ def evaluate(
                             floor=floor, pixel_c2st=pixel_c2st, memorisation=memorisation,
                             copy_threshold=copy_threshold, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
                             c2st_per_side=c2st_per_side, c2st_epochs=c2st_epochs, extractor_path=extractor_path,
-                            image_size=image_size)
+                            image_size=image_size, inception_weights=inception_weights)
                    for i in range(runs)]
         return aggregate(reports, source=f"{source} (seeds {seed}..{seed + runs - 1})")
     if n < 10:
@@ -407,13 +502,14 @@ def evaluate(
             pixel_c2st=pixel_c2st, memorisation=memorisation, copy_threshold=copy_threshold,
             kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, c2st_per_side=c2st_per_side,
             c2st_epochs=c2st_epochs, closest_pairs=closest_pairs, extractor_path=extractor_path,
-            image_size=image_size,
+            image_size=image_size, inception_weights=inception_weights,
         )
 
 
 def _evaluate_one(
     source, ref, n, *, train, seed, labels, bootstrap, floor, pixel_c2st, memorisation, copy_threshold,
     kid_subsets, kid_subset_size, c2st_per_side, c2st_epochs, closest_pairs, extractor_path, image_size,
+    inception_weights,
 ) -> EvalReport:
 
     from ganforge import __version__
@@ -440,24 +536,18 @@ def _evaluate_one(
     if not pixel_c2st:
         skipped["c2st_pixels"] = "disabled"
 
-    extractor = None
     ref_f = ref_p = fake_f = fake_p = None
-    if _extractor_applies(ref_data.images):
-        from ganforge.eval.extractor import extract, load_extractor
-
-        extractor = load_extractor(extractor_path)
+    extractor = _choose_extractor(ref_data.images, inception_weights, extractor_path, skipped)
+    inception = extractor is not None and _is_inception(extractor)
+    if extractor is not None:
         ref_f, ref_p = reference_features(ref_data, extractor)
-        fake_f, fake_p = extract(fake.images, extractor)
-    else:
-        skipped["fid, kid, classifier score, precision/recall, density/coverage, 1-NN"] = (
-            "the shipped feature extractor is an MNIST classifier (28x28 grayscale); these images are "
-            f"{ref_data.images.shape[1:]}, and no Inception weights are bundled"
-        )
+        fake_f, fake_p = _extract(fake.images, extractor)
     settings = _Settings(
         seed=seed, bootstrap=bootstrap, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
         pixel_c2st=pixel_c2st, c2st_per_side=c2st_per_side, c2st_epochs=c2st_epochs,
         memorisation=memorisation and train_data is not None,
         copy_threshold=DEFAULT_COPY_THRESHOLD if copy_threshold is None else copy_threshold,
+        inception=inception, feature_label="Inception pool3" if inception else "extractor features",
     )
     extra: dict = {}
     if fake.labels is not None and ref_data.labels is None:
@@ -487,6 +577,7 @@ def _evaluate_one(
         copy_threshold=settings.copy_threshold if settings.memorisation else None,
         c2st_pixels_per_side=min(c2st_per_side, n_used, len(ref_data.images)) if pixel_c2st else None,
         run_seeds=[seed], seconds=time.perf_counter() - t0,
+        feature_space=None if extractor is None else (extractor.feature_space if inception else MNIST_FEATURE_SPACE),
     )
     return EvalReport(protocol, metrics, extra.get("class_shares"), floor_shares, skipped, figures)
 

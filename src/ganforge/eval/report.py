@@ -2,8 +2,8 @@
 confidence intervals, and the protocol needed to reproduce or compare them.
 
 A number without its protocol cannot be compared (stylegan2-ada habit): every report
-records the sample count, the reference set and its sha256, the extractor's sha256,
-the ganforge version and the seed.
+records the sample count, the reference set and its sha256, the feature space and the
+sha256 of its weights, the ganforge version and the seed.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Protocol:
     train_set: str | None
     train_sha256: str | None
     floor_set: str | None           # held-out real images used for the floor column
-    extractor_sha256: str | None
+    extractor_sha256: str | None     # the weights of the feature space (MNIST extractor or Inception file)
     ganforge_version: str
     seed: int
     bootstrap: int
@@ -56,6 +56,9 @@ class Protocol:
     runs: int = 1
     run_seeds: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    # "ganforge-mnist-cnn", "inception-v3-pool3 (pytorch-fid)", "inception-v3-pool3 (clean-fid)",
+    # or None when no feature metric was computed. FIDs compare only within one space.
+    feature_space: str | None = None
 
 
 @dataclass
@@ -111,8 +114,10 @@ class EvalReport:
         lines = [
             f"{p.source}: {p.num_samples} samples vs {p.reference} ({p.reference_size} images, "
             f"sha256 {p.reference_sha256[:12]}){runs}",
-            f"{'metric':<28}{'value':>16}  {'95% CI':<20}{'real floor':>11}  better",
         ]
+        if p.feature_space is not None:
+            lines.append(f"feature space: {p.feature_space}, weights sha256 {str(p.extractor_sha256)[:12]}")
+        lines.append(f"{'metric':<28}{'value':>16}  {'95% CI':<20}{'real floor':>11}  better")
         for m in self.metrics.values():
             val = _fmt(m.value)
             if m.sd is not None:
