@@ -11,6 +11,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own empty GANFORGE_HOME: no test reads the user's cache."""
     home = tmp_path_factory.mktemp("ganforge_home")
     monkeypatch.setenv("GANFORGE_HOME", str(home))
+    monkeypatch.delenv("GANFORGE_INCEPTION_WEIGHTS", raising=False)  # a developer's own weights must not switch tests to Inception
     yield home
 
 

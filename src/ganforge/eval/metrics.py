@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from ganforge.errors import DataError
 
@@ -94,11 +93,14 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise DataError(f"feature statistics have different shapes: {mu1.shape} vs {mu2.shape}")
     diff = mu1 - mu2
-    # Tr((s1 s2)^{1/2}) = sum of square roots of the eigenvalues of s1 s2, which are real
-    # and >= 0 (s1 s2 is similar to s1^{1/2} s2 s1^{1/2}, a PSD matrix). Eigenvalues are
-    # faster than sqrtm and stay finite for singular covariances (dead ReLU units).
-    eig = scipy.linalg.eigvals(sigma1 @ sigma2)
-    tr_covmean = float(np.sqrt(np.clip(eig.real, 0.0, None)).sum())
+    # Tr((s1 s2)^{1/2}) = sum of square roots of the eigenvalues of s1 s2, which equal those
+    # of the symmetric PSD matrix R s2 R with R = s1^{1/2}. Two symmetric eigendecompositions
+    # are ~4x faster than one general one at 2048-d (Inception) and, unlike sqrtm, stay
+    # finite for singular covariances (dead ReLU units).
+    w1, v1 = np.linalg.eigh(sigma1)
+    root = (v1 * np.sqrt(np.clip(w1, 0.0, None))) @ v1.T
+    eig = np.linalg.eigvalsh(root @ sigma2 @ root)
+    tr_covmean = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
     value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * tr_covmean)
     return max(value, 0.0)
 
