@@ -68,6 +68,14 @@ def test_n_critic_counts_critic_steps_per_generator_step(tmp_path, monkeypatch):
     assert "".join(calls) == "DDDDDG" * 3
     assert len(draws) == 15  # one fresh real batch per critic step
 
+    # the WGAN reference code's schedule: 100 critic steps at first and every 500th G step
+    calls.clear()
+    boosted = cfg.override({"train.d_steps_boost": 7, "train.boost_first": 2, "train.boost_every": 3,
+                            "train.steps": 4})
+    assert [boosted.train.critic_steps(i) for i in range(7)] == [7, 7, 5, 7, 5, 5, 7]
+    train(boosted, runs_root=tmp_path / "boost", quiet=True)
+    assert "".join(calls) == "D" * 7 + "G" + "D" * 7 + "G" + "DDDDDG" + "D" * 7 + "G"
+
 
 GAN_PRESETS = [n for n in PRESETS.names() if getattr(PRESETS.get(n).config, "kind", "gan") == "gan"]
 

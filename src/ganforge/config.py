@@ -126,6 +126,12 @@ class TrainConfig:
     steps: int = 5000  # generator steps
     batch_size: int = 64
     d_steps: int = 1  # discriminator (critic) steps per generator step, "n_critic"
+    # The WGAN reference code's critic schedule (Arjovsky et al. 2017, main.py): d_steps_boost
+    # critic steps instead of d_steps for the first boost_first generator steps and every
+    # boost_every-th one, so the critic is near-optimal before G follows it. 0 = off.
+    d_steps_boost: int = 0
+    boost_first: int = 25
+    boost_every: int = 500
     seed: int = 0
     device: str = "cpu"
     threads: int = 0  # CPU threads (0 = torch's default)
@@ -143,10 +149,16 @@ class TrainConfig:
         for name in ("steps", "batch_size", "d_steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                      "eval_samples"):
             _positive(getattr(self, name), f"train.{name}")
-        for name in ("eval_every", "early_stop"):
+        for name in ("eval_every", "early_stop", "d_steps_boost", "boost_first", "boost_every"):
             _positive(getattr(self, name), f"train.{name}", allow_zero=True)
         if self.early_stop and not self.eval_every:
             raise ConfigError("train.early_stop needs evaluations to compare; set train.eval_every too.")
+
+    def critic_steps(self, step: int) -> int:
+        """Discriminator steps before generator step ``step`` (0-based)."""
+        if self.d_steps_boost and (step < self.boost_first or (self.boost_every and step % self.boost_every == 0)):
+            return self.d_steps_boost
+        return self.d_steps
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,7 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
                                  cfg.vae, autocast)
             else:
                 # 1) freeze G, train D (n_critic times)
-                for _ in range(t.d_steps):
+                for _ in range(t.critic_steps(step)):
                     real, yb = batcher.next()
                     real = to_model_range(real, cfg.data.scaling)
                     z = sample_z(t.batch_size, cfg.model.z_dim, cfg.model.noise, noise_gen, device)
