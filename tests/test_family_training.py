@@ -229,3 +229,21 @@ def test_other_objectives_and_options_train_without_nan(sets, tmp_path):
     r = train(tiny("mnist-dcgan").with_sets(sets), runs_root=tmp_path, quiet=True)
     for row in metrics(r.run_dir):
         assert all(math.isfinite(v) for v in row.values())
+
+
+def test_ema_warmup_follows_g_early_and_reaches_the_decay():
+    from torch import nn
+
+    from ganforge.training.steps import ema_decay, ema_update
+
+    assert ema_decay(0.999, 0) == pytest.approx(0.1)
+    assert ema_decay(0.999, 90) == pytest.approx(0.91)
+    assert ema_decay(0.999, 10**6) == 0.999
+    G, G_ema = nn.Linear(2, 1), nn.Linear(2, 1)
+    with torch.no_grad():
+        G.weight.fill_(1.0)
+        G_ema.weight.fill_(0.0)
+    ema_update(G_ema, G, 0.999, step=0)  # first update: 0.1 * old + 0.9 * G
+    assert torch.allclose(G_ema.weight, torch.full_like(G_ema.weight, 0.9))
+    ema_update(G_ema, G, 0.999)  # no step: the plain decay
+    assert torch.allclose(G_ema.weight, torch.full_like(G_ema.weight, 0.9 + 0.1 * 0.001))

@@ -251,7 +251,7 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
                 yg = sample_labels(t.batch_size, num_classes, noise_gen, device)
                 stats |= g_step(G, D, opt_g, z, yg, obj, autocast)
                 if G_ema is not None:
-                    ema_update(G_ema, G, cfg.model.ema)
+                    ema_update(G_ema, G, cfg.model.ema, step)
             step += 1
             monitor.add(stats)
             if step % t.log_every == 0:
