@@ -17,6 +17,15 @@ generator updates. Wall times on a shared machine are inflated by other processe
 ``folder-dcgan`` needs a folder of images: pass ``--folder PATH``, or ``--folder demo``
 to write a demonstration folder of 64×64 colourised MNIST digits (PNG) under the runs
 directory. Without ``--folder`` it is skipped.
+
+``--time-steps N`` trains nothing to the end: it times N discriminator and N generator
+updates of each preset's own models and optimisers on random data of the preset's shape
+(after 5 warm-up updates), counts the critic updates the default length makes
+(``train.critic_steps``: n_critic, and the WGAN warm-up schedule when it is on), and
+prints the default length's estimated wall time. Data loading, grids and checkpoints are
+left out (a few per cent of a run). Use it on an idle machine:
+
+    python benchmarks/presets.py --time-steps 40
 """
 
 from __future__ import annotations
@@ -133,6 +142,55 @@ def markdown(rows: list[dict], img_prefix: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def time_default_length(name: str, n: int, threads: int) -> dict:
+    """ms per D update and per G update of preset ``name`` and the default length's estimate."""
+    import torch
+
+    from ganforge.models import build_discriminator, build_generator
+    from ganforge.presets import preset_config
+    from ganforge.training.steps import Objective, d_step, ema_update, g_step, make_optimizer
+
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = preset_config(name)
+    folder = name.startswith("folder-")
+    shape = ((cfg.data.channels or 3, cfg.data.image_size, cfg.data.image_size) if folder
+             else (1, 8, 8) if cfg.data.dataset == "digits" else (1, 28, 28))
+    k = 10 if cfg.data.conditional else 0
+    G = build_generator(cfg.model, shape, k)
+    D = build_discriminator(cfg.model, shape, k)
+    G_ema = build_generator(cfg.model, shape, k) if cfg.model.ema else None
+    obj = Objective.from_config(cfg.loss)
+    opt_d, opt_g = make_optimizer(D.parameters(), cfg.d_optim), make_optimizer(G.parameters(), cfg.g_optim)
+    b = cfg.train.batch_size
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand((b,) + shape, generator=gen) * 2 - 1
+    y = torch.randint(0, 10, (b,), generator=gen) if k else None
+
+    def d_once():
+        d_step(G, D, opt_d, real, y, torch.randn(b, cfg.model.z_dim, generator=gen), obj)
+
+    def g_once():
+        g_step(G, D, opt_g, torch.randn(b, cfg.model.z_dim, generator=gen), y, obj)
+        if G_ema is not None:
+            ema_update(G_ema, G, cfg.model.ema, 1000)
+
+    def ms(f):
+        for _ in range(5):
+            f()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            f()
+        return (time.perf_counter() - t0) / n * 1e3
+
+    d_ms, g_ms = ms(d_once), ms(g_once)
+    critic_updates = sum(cfg.train.critic_steps(s) for s in range(cfg.train.steps))
+    total_s = (critic_updates * d_ms + cfg.train.steps * g_ms) / 1e3
+    return {"preset": name, "threads": torch.get_num_threads(), "d_ms": round(d_ms, 1), "g_ms": round(g_ms, 1),
+            "g_steps": cfg.train.steps, "d_updates": critic_updates, "est_min": round(total_s / 60, 1),
+            "load_avg": round(os.getloadavg()[0], 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
     from ganforge.presets import PRESETS
 
@@ -149,7 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval", type=int, metavar="N", help="after training, FID/KID/classifier score of N samples (MNIST presets)")
     p.add_argument("--from-json", metavar="FILE", help="no training: print the table of rows saved with --json "
                                                         "(the last row per preset), evaluating them if --eval is given")
+    p.add_argument("--time-steps", type=int, metavar="N", help="no training: time N D and N G updates per preset "
+                                                                "and estimate the default length's wall time")
     args = p.parse_args(argv)
+
+    if args.time_steps:
+        names = args.only or [n for n in PRESETS.names() if getattr(PRESETS.get(n).config, "kind", "gan") == "gan"]
+        print("| preset | threads | ms / D update | ms / G update | G steps | D updates | est. default length (min) | load avg |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name in names:
+            r = time_default_length(name, args.time_steps, args.threads)
+            print(f"| `{name}` | {r['threads']} | {r['d_ms']} | {r['g_ms']} | {r['g_steps']:,} | {r['d_updates']:,} "
+                  f"| {r['est_min']} | {r['load_avg']} |", flush=True)
+        return 0
 
     if args.from_json:
         saved = {}
