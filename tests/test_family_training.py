@@ -224,7 +224,8 @@ def test_presets_cite_papers_and_list_in_cli(capsys):
     ["loss.g_loss=saturating", "loss.label_smoothing=0.1"],
     ["loss.penalty=r1", "loss.penalty_weight=1", "model.d_batchnorm=false"],
     ["model.upsample=nearest", "model.ema=0.99", "model.d_dropout=0.2"],
-], ids=["lsgan", "saturating+smoothing", "r1", "nearest+ema+dropout"])
+    ["model.diffaugment=color,translation,cutout"],
+], ids=["lsgan", "saturating+smoothing", "r1", "nearest+ema+dropout", "diffaugment"])
 def test_other_objectives_and_options_train_without_nan(sets, tmp_path):
     r = train(tiny("mnist-dcgan").with_sets(sets), runs_root=tmp_path, quiet=True)
     for row in metrics(r.run_dir):
@@ -247,3 +248,16 @@ def test_ema_warmup_follows_g_early_and_reaches_the_decay():
     assert torch.allclose(G_ema.weight, torch.full_like(G_ema.weight, 0.9))
     ema_update(G_ema, G, 0.999)  # no step: the plain decay
     assert torch.allclose(G_ema.weight, torch.full_like(G_ema.weight, 0.9 + 0.1 * 0.001))
+
+
+def test_diffaugment_run_resumes_bit_exactly(tmp_path):
+    """The augmentation draws from torch's global generator, which checkpoints restore."""
+    from safetensors.torch import load_file
+
+    cfg = tiny("mnist-dcgan").with_sets(["model.diffaugment=color,translation,cutout", "train.steps=6"])
+    full = train(cfg, runs_root=tmp_path / "a", quiet=True)
+    half = train(cfg.override({"train.steps": 3}), runs_root=tmp_path / "b", quiet=True)
+    resumed = train(cfg, resume=half.run_dir, quiet=True)
+    assert resumed.step == full.step == 6
+    wa, wb = (load_file(str(r.checkpoint / "model.safetensors")) for r in (full, resumed))
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)

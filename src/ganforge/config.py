@@ -64,6 +64,9 @@ class ModelConfig:
     spectral_norm: bool = False  # spectral normalisation on D's layers
     projection: bool = False  # conditional D: projection discriminator instead of concatenation
     ema: float = 0.0  # exponential moving average of G's weights (0 = off, e.g. 0.999)
+    # DiffAugment (Zhao et al. 2020) on everything D sees while training, e.g. "color,translation,cutout";
+    # for small image folders, where D otherwise memorises the real set ("" = off).
+    diffaugment: str = ""
 
     def __post_init__(self):
         _choice(self.noise, "model.noise", ("gaussian", "uniform"))
@@ -74,6 +77,8 @@ class ModelConfig:
             v = getattr(self, name)
             if not 0 <= v < 1:
                 raise ConfigError(f"model.{name} must be in [0, 1), got {v}.")
+        for policy in filter(None, (p.strip() for p in self.diffaugment.split(","))):
+            _choice(policy, "model.diffaugment policy", ("color", "translation", "cutout"))
         if not 0 <= self.ema < 1:
             raise ConfigError(f"model.ema must be in [0, 1), got {self.ema}.")
 
@@ -280,6 +285,8 @@ def _coerce(hint, value, name: str):
                     return False
                 raise ValueError(value)
             return bool(value)
+        if hint is str and isinstance(value, (list, tuple)):  # `--set k=a,b` parses as a list
+            return ",".join(map(str, value))
         if hint is int and isinstance(value, float) and not value.is_integer():
             raise ValueError(value)
         return hint(value)

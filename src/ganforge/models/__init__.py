@@ -10,6 +10,7 @@ from torch import nn
 
 from ganforge.config import ModelConfig
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.models.diffaugment import attach_diffaugment
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.registry import Registry
 
@@ -47,7 +48,10 @@ def build_generator(cfg: ModelConfig, img_shape: tuple[int, ...], num_classes: i
 
 
 def build_discriminator(cfg: ModelConfig, img_shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:
-    return DISCRIMINATORS.get(cfg.discriminator)(cfg, tuple(img_shape), num_classes)
+    """A discriminator for images of ``img_shape``; with ``cfg.diffaugment`` its input is
+    augmented while it is in training mode (``ganforge.models.diffaugment``)."""
+    D = DISCRIMINATORS.get(cfg.discriminator)(cfg, tuple(img_shape), num_classes)
+    return attach_diffaugment(D, cfg.diffaugment)
 
 
 def has_batchnorm(module: nn.Module) -> bool:
