@@ -62,6 +62,8 @@ def main() -> None:
     ap.add_argument("--floor-only", action="store_true")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", help="write all reports here")
+    ap.add_argument("--run", action="append", metavar="PRESET=PATH",
+                    help="evaluate this run directory or checkpoint as PRESET (repeatable); only these presets")
     args = ap.parse_args()
 
     import numpy as np
@@ -88,11 +90,18 @@ def main() -> None:
 
     if not args.floor_only:
         runs_dir = Path(args.runs_dir)
-        for name in PRESETS.names():
+        chosen: dict[str, list[Path]] = {}
+        for spec in args.run or []:
+            name, _, path = spec.partition("=")
+            chosen.setdefault(name, []).append(Path(path))
+        for name in chosen or PRESETS.names():
             if not name.startswith("mnist"):
                 continue
-            runs = sorted(p for p in runs_dir.glob(f"*-{name}") if re.match(r"\d+-", p.name)) if runs_dir.exists() else []
-            runs = [r for r in runs if (r / "checkpoints").exists()]
+            if chosen:
+                runs = chosen[name]
+            else:
+                runs = sorted(p for p in runs_dir.glob(f"*-{name}") if re.match(r"\d+-", p.name)) if runs_dir.exists() else []
+                runs = [r for r in runs if (r / "checkpoints").exists()]
             if not runs:
                 rows.append((f"{name}: not trained", None, 0.0))
                 continue
