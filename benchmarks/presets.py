@@ -210,9 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-steps", type=int, metavar="N", help="no training: time N D and N G updates per preset "
                                                                 "and estimate the default length's wall time")
     args = p.parse_args(argv)
+    # The GAN presets by default; the VAE baselines (kind="vae") only when named with --only.
+    gan_presets = [n for n in PRESETS.names() if getattr(PRESETS.get(n).config, "kind", "gan") == "gan"]
 
     if args.time_steps:
-        names = args.only or [n for n in PRESETS.names() if getattr(PRESETS.get(n).config, "kind", "gan") == "gan"]
+        names = args.only or gan_presets
         print("| preset | threads | ms / D update | ms / G update | G steps | D updates | est. default length (min) | load avg |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name in names:
@@ -237,8 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(rows, "img" if args.docs else None))
         return 0
 
-    # The GAN presets by default; the VAE baselines (kind="vae") only when named with --only.
-    names = args.only or [n for n in PRESETS.names() if getattr(PRESETS.get(n).config, "kind", "gan") == "gan"]
+    names = args.only or gan_presets
     runs_dir = Path(args.runs_dir)
     rows = []
     for name in names:

@@ -82,22 +82,26 @@ def parse_policy(policy: str) -> tuple[str, ...]:
 
 def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
     """Apply each transformation of ``policy`` in order; differentiable in ``x``."""
-    for name in parse_policy(policy):
+    return _apply(x, parse_policy(policy))
+
+
+def _apply(x: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
+    for name in names:
         x = POLICIES[name](x)
     return x.contiguous()
 
 
 def attach_diffaugment(D: nn.Module, policy: str) -> nn.Module:
     """Augment D's image input with ``policy`` whenever D is in training mode."""
-    if not parse_policy(policy):
+    names = parse_policy(policy)  # once here, not on every forward
+    if not names:
         return D
 
     def hook(module, args):
         if not module.training:
             return None
         x, *rest = args
-        return (diff_augment(x, policy), *rest)
+        return (_apply(x, names), *rest)
 
     D.register_forward_pre_hook(hook)
-    D.diffaugment = policy
     return D
