@@ -176,3 +176,14 @@ def test_eval_every_keeps_best_and_early_stops(tiny_cfg, tmp_path, monkeypatch):
     rows = [json.loads(l) for l in (r.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [row["fid"] for row in rows if "fid" in row] == [5.0, 3.0, 4.0, 4.5]
     assert resolve(r.run_dir).name == "step-0000016"  # LATEST still follows the newest step
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_runs_and_warns_only_where_the_cpu_emulates_it(tiny_cfg, tmp_path, monkeypatch, capsys, native):
+    import ganforge.training.loop as loop
+
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: native)
+    r = train(tiny_cfg.override({"train.bf16": True, "train.steps": 5}), runs_root=tmp_path, quiet=True)
+    rows = [json.loads(l) for l in (r.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(row["d_loss"])) for row in rows)
+    assert ("no native bf16" in capsys.readouterr().err) is (not native)

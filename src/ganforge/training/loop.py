@@ -229,6 +229,9 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     previous = _install_stop_handlers(stop)
     monitor = Monitor(run_dir, t.steps, start, t.batch_size, 1 if vae else t.d_steps, obj.probabilities and not vae,
                       t.d_wins_patience, quiet)
+    if t.bf16 and device.type == "cpu" and not cpu_has_native_bf16():
+        monitor.write("warning: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 autocast is emulated: "
+                      "measured 10-25x slower than float32 on an AVX2 EPYC. Train without --bf16 here.")
     step = start
     for name, module in modules.items():
         module.train(name != "G_ema")
@@ -276,6 +279,11 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     curve = plot_losses(run_dir / "metrics.jsonl", run_dir / "loss_curve.png") if (run_dir / "metrics.jsonl").exists() else None
     return RunResult(run_dir, last_good, grid, curve, step, interrupted=stop["flag"] and stop["reason"] == "signal",
                      early_stopped=stop["reason"] == "early stop")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU (AVX-512 BF16 / AMX); elsewhere it emulates it slowly."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _holdout_batch(cfg: Config, x: torch.Tensor, y: torch.Tensor | None, n: int, device):
