@@ -85,17 +85,18 @@ def to_rgb_on_white(png: bytes) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
-def emoji_index(tar: tarfile.TarFile) -> dict[str, str]:
-    """Map image filename -> 'skin' | '<category>' from ``package/emoji.json``."""
+def emoji_index(tar: tarfile.TarFile) -> dict[str, tuple[str, bool]]:
+    """Map image filename -> (category, is a skin-tone variant) from ``package/emoji.json``."""
     try:
         meta = json.load(tar.extractfile("package/emoji.json"))  # type: ignore[arg-type]
     except KeyError:
         return {}
-    index: dict[str, str] = {}
+    index: dict[str, tuple[str, bool]] = {}
     for e in meta:
-        index[e["image"]] = e.get("category", "")
+        category = e.get("category", "")
+        index[e["image"]] = (category, False)
         for v in (e.get("skin_variations") or {}).values():
-            index[v["image"]] = "skin"
+            index[v["image"]] = (category, True)
     return index
 
 
@@ -106,14 +107,17 @@ def convert_tarball(
     size: int = 64,
     keep_flags: bool = False,
     keep_skin_tones: bool = False,
+    categories: tuple[str, ...] = (),
     seen: set[str] | None = None,
 ) -> dict:
     """Write the ``size``-px images of one emoji-datasource tarball into ``out`` as RGB PNGs.
 
     ``seen`` holds sha256 digests of images already written (shared across tarballs so exact
-    duplicates are written once). Returns this source's manifest entry."""
+    duplicates are written once). ``categories``: keep only these emoji.json categories
+    (e.g. "Smileys & Emotion"); empty = all. Returns this source's manifest entry."""
     seen = set() if seen is None else seen
-    dropped = {"flag": 0, "skin_tone": 0, "component": 0, "duplicate": 0, "not_in_emoji_json": 0}
+    dropped = {"flag": 0, "skin_tone": 0, "component": 0, "duplicate": 0, "not_in_emoji_json": 0,
+               "other_category": 0}
     kept = 0
     pattern = re.compile(IMG_RE.pattern.replace("/64/", f"/{size}/"))
     with tarfile.open(tgz, "r:*") as tar:
@@ -129,18 +133,21 @@ def convert_tarball(
                 continue
             set_name, code = match.groups()
             fname = f"{code}.png"
-            kind = index.get(fname) if index else ""
-            if kind is None:
+            category, skin = index.get(fname, (None, False)) if index else ("", False)
+            if category is None:
                 dropped["not_in_emoji_json"] += 1
                 continue
-            if kind == "skin" and not keep_skin_tones:
+            if skin and not keep_skin_tones:
                 dropped["skin_tone"] += 1
                 continue
-            if kind == "Flags" and not keep_flags:
+            if category == "Flags" and not keep_flags:
                 dropped["flag"] += 1
                 continue
-            if kind == "Component":
+            if category == "Component":
                 dropped["component"] += 1
+                continue
+            if categories and category not in categories:
+                dropped["other_category"] += 1
                 continue
             rgb = to_rgb_on_white(tar.extractfile(m).read())  # type: ignore[union-attr]
             if rgb.size != (size, size):
@@ -182,6 +189,7 @@ def build(sources: list[str], out: Path, *, pack_dir: Path, **opts) -> dict:
         "mode": "RGB, RGBA composited onto white",
         "keep_flags": opts.get("keep_flags", False),
         "keep_skin_tones": opts.get("keep_skin_tones", False),
+        "categories": list(opts.get("categories", ())),
         "sources": entries,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -196,9 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=64, help="image folder inside the package (img/<set>/<size>/)")
     ap.add_argument("--keep-flags", action="store_true")
     ap.add_argument("--keep-skin-tones", action="store_true")
+    ap.add_argument("--category", action="append", default=[],
+                    help='keep only this emoji.json category (repeatable), e.g. "Smileys & Emotion" for a folder '
+                         "of faces")
     a = ap.parse_args(argv)
     m = build(
-        a.sources, a.out, pack_dir=a.pack_dir, size=a.size, keep_flags=a.keep_flags, keep_skin_tones=a.keep_skin_tones
+        a.sources, a.out, pack_dir=a.pack_dir, size=a.size, keep_flags=a.keep_flags, keep_skin_tones=a.keep_skin_tones,
+        categories=tuple(a.category),
     )
     print(f"wrote {m['count']} RGB images and manifest.json to {a.out}")
     return 0

@@ -86,7 +86,8 @@ def test_rgba_composited_on_white_and_manifest(mef, tmp_path):
     assert src["package"] == "emoji-datasource-test" and src["version"] == "1.2.3"
     assert src["sha256"] == hashlib.sha256(tgz.read_bytes()).hexdigest()
     assert src["count"] == 2 and src["sets"] == ["test"]
-    assert src["dropped"] == {"flag": 1, "skin_tone": 1, "component": 1, "duplicate": 1, "not_in_emoji_json": 0}
+    assert src["dropped"] == {"flag": 1, "skin_tone": 1, "component": 1, "duplicate": 1, "not_in_emoji_json": 0,
+                              "other_category": 0}
 
 
 def test_keep_flags_and_skin_tones(mef, tmp_path):
@@ -94,8 +95,17 @@ def test_keep_flags_and_skin_tones(mef, tmp_path):
     m = mef.build([str(tgz)], tmp_path / "out", pack_dir=tmp_path, keep_flags=True, keep_skin_tones=True)
     assert m["count"] == 4 and m["keep_flags"] and m["keep_skin_tones"]
     assert m["sources"][0]["dropped"] == {"flag": 0, "skin_tone": 0, "component": 1, "duplicate": 1,
-                                          "not_in_emoji_json": 0}
+                                          "not_in_emoji_json": 0, "other_category": 0}
     assert (tmp_path / "out" / "test_1f600-1f3fb.png").exists() and (tmp_path / "out" / "test_1f1ea-1f1ec.png").exists()
+
+
+def test_category_filter_keeps_one_category_and_its_skin_tones(mef, tmp_path):
+    tgz = _tarball(tmp_path / "t.tgz")
+    m = mef.build([str(tgz)], tmp_path / "out", pack_dir=tmp_path, keep_skin_tones=True,
+                  categories=("Smileys & Emotion",))
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["test_1f600-1f3fb.png", "test_1f600.png"]
+    assert m["categories"] == ["Smileys & Emotion"]
+    assert m["sources"][0]["dropped"]["other_category"] == 2  # 2b1b and 2b1c (category is checked before duplicates)
 
 
 def test_refuses_non_empty_folder_and_unpinned_package(mef, tmp_path):
