@@ -96,7 +96,7 @@ def test_every_preset_runs_on_tiny_data_without_nan(name, tmp_path):
         assert all(math.isfinite(row["penalty"]) for row in rows)
 
 
-def test_folder_preset_on_a_real_64px_rgb_folder(tmp_path):
+def test_folder_preset_resizes_any_folder_to_32px_rgb(tmp_path):
     from PIL import Image
 
     folder = tmp_path / "faces"
@@ -107,11 +107,16 @@ def test_folder_preset_on_a_real_64px_rgb_folder(tmp_path):
     cfg = tiny("folder-dcgan", **{"data.dataset": str(folder), "train.steps": 2, "train.batch_size": 8})
     r = train(cfg, runs_root=tmp_path / "runs", quiet=True)
     state = checkpoint.load_state(r.checkpoint)
-    assert state["img_shape"] == [3, 64, 64]
+    assert state["img_shape"] == [3, 32, 32]
     from ganforge.sampling import generate, load_generator
 
     images, _ = generate(load_generator(r.run_dir), 4)
-    assert images.shape == (4, 64, 64, 3) and images.dtype == np.uint8
+    assert images.shape == (4, 32, 32, 3) and images.dtype == np.uint8
+    # evaluating the run against its folder decodes the folder at the run's 32 px, not at 64
+    from ganforge.eval import evaluate
+
+    rep = evaluate(r.run_dir, ref=str(folder), train=str(folder), n=12, bootstrap=0, pixel_c2st=False, floor=False)
+    assert rep.value("copy_rate") == 0.0  # random 2-step samples are nowhere near the noise images
 
 
 def test_folder_preset_placeholder_is_a_clear_error(tmp_path, capsys):

@@ -39,8 +39,9 @@ def add_parser(sub) -> None:
                    help="checkpoint/run sources: evaluate seeds SEED..SEED+RUNS-1 and report mean ± sd")
     p.add_argument("--json", metavar="FILE", help="write the report (metrics + protocol) as JSON")
     p.add_argument("--closest-pairs", metavar="FILE.png", help="write a picture of the samples closest to training images")
-    p.add_argument("--image-size", type=int, default=64,
-                   help="side length for decoding a folder given as --ref (default 64; .npz keeps its size)")
+    p.add_argument("--image-size", type=int,
+                   help="side length for decoding a folder given as --ref (default: the checkpoint's image size "
+                        "when SOURCE is a run, else 64; .npz keeps its size)")
     p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for 95%% intervals (0 = none)")
     p.add_argument("--copy-threshold", type=float, help="RMS pixel distance (pixels in [0,1]) to the nearest training image below which a "
                         "sample counts as a copy (default 0.05)")

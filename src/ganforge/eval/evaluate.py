@@ -103,6 +103,15 @@ def _is_checkpoint(path: Path) -> bool:
     )
 
 
+def _generator_image_size(source) -> int | None:
+    """The side length a checkpoint/run directory generates, or None for other sources."""
+    if isinstance(source, np.ndarray) or not _is_checkpoint(Path(source)):
+        return None
+    from ganforge import checkpoint
+
+    return int(checkpoint.load_state(source)["img_shape"][-1])
+
+
 def load_samples(
     source, n: int, *, seed: int = 0, labels: np.ndarray | None = None, image_shape: tuple | None = None,
     batch_size: int = 500,
@@ -441,7 +450,7 @@ def evaluate(
     c2st_epochs: int = 4,
     closest_pairs: str | Path | None = None,
     extractor_path: str | Path | None = None,
-    image_size: int = 64,
+    image_size: int | None = None,
     inception_weights: str | Path | None = None,
 ) -> EvalReport:
     """Evaluate samples against a reference set; returns an :class:`EvalReport`.
@@ -454,7 +463,8 @@ def evaluate(
     with seeds ``seed .. seed+runs-1`` and aggregate. ``floor``: compute the
     real-vs-real column (cached). ``closest_pairs``: write the memorisation picture.
     ``image_size``: side length at which a *folder* reference is decoded (samples from a
-    folder are decoded at the reference's size). ``inception_weights``: a local file of
+    folder are decoded at the reference's size); None = the generator's image size when
+    ``source`` is a checkpoint or run directory, else 64. ``inception_weights``: a local file of
     the FID InceptionV3 (pytorch-fid / torch-fidelity state dict, or clean-fid's
     TorchScript, see :mod:`ganforge.eval.inception`); when given, FID, KID,
     precision/recall, density/coverage, 1-NN and the feature C2ST are computed in its
@@ -516,6 +526,8 @@ def _evaluate_one(
     from ganforge.eval.memorisation import DEFAULT_COPY_THRESHOLD, closest_pairs_figure
 
     t0 = time.perf_counter()
+    if image_size is None:
+        image_size = _generator_image_size(source) or 64
     ref_data, train_data = load_reference(ref, train, image_size=image_size)
     fake = load_samples(source, n, seed=seed, labels=labels, image_shape=ref_data.images.shape[1:])
     if fake.images.shape[1:] != ref_data.images.shape[1:]:
