@@ -72,6 +72,18 @@ def test_training_images_as_samples_are_all_copies(files):
     assert rep.value("nn_train_distance") == pytest.approx(0.0, abs=1e-3)
 
 
+def test_reference_equal_to_training_set_has_no_memorisation_floor(files):
+    # A small folder evaluated against itself: the floor's "held-out" images would all be
+    # training images (100 % copies by construction), so that floor is left out and said so.
+    x = np.load(files["samples"])["images"]
+    rep = evaluate(x, ref=str(files["train"]), train=str(files["train"]), n=100, bootstrap=0, pixel_c2st=False)
+    assert rep["copy_rate"].floor is None and rep["nn_train_distance"].floor is None
+    assert "memorisation floor" in rep.skipped
+    assert rep["fid"].floor is not None and "halves" in rep.protocol.floor_set
+    other = evaluate(x, ref=str(files["ref"]), train=str(files["train"]), n=100, bootstrap=0, pixel_c2st=False)
+    assert other["copy_rate"].floor is not None and "memorisation floor" not in other.skipped
+
+
 def test_runs_aggregate_mean_sd(files):
     x = np.load(files["samples"])["images"]
     reps = [evaluate(x[i * 100:(i + 1) * 100], ref=str(files["ref"]), n=100, bootstrap=0, pixel_c2st=False,

@@ -568,8 +568,15 @@ def _evaluate_one(
                        floor=False, skipped=skipped, extra=extra)
     floor_shares, floor_name = None, None
     if floor:
-        fl, floor_shares, floor_name = _floor(ref_data, train_data, ref_f, ref_p, n_used, settings, extractor,
-                                              conditional=fake.labels is not None)
+        # When the reference *is* the training set (a small folder evaluated against itself),
+        # no real image is held out from training: the memorisation floor would be 100 % copies
+        # by construction. Then the floor splits the reference in halves and has no copy rate.
+        same = train_data is not None and train_data.sha256 == ref_data.sha256
+        fl, floor_shares, floor_name = _floor(ref_data, None if same else train_data, ref_f, ref_p, n_used,
+                                              settings, extractor, conditional=fake.labels is not None)
+        if same and settings.memorisation:
+            skipped["memorisation floor"] = ("the reference is the training set, so no real image is held out "
+                                             "from training; pass a held-out folder as --ref for one")
         from dataclasses import replace
 
         for name, m in metrics.items():
