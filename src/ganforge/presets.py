@@ -162,8 +162,8 @@ PRESETS.add("folder-dcgan", Preset(
               "(the paper: 64 px, width 128) for CPU; DiffAugment (Zhao et al. 2020) for small folders; EMA of G",
     config=Config(
         name="folder-dcgan",
-        # 32 px, not the paper's 64: a 64-px step costs 4x (658 vs 165 ms on 2 cores), and in 15 minutes
-        # 64 px reached 1,250 steps of lattice-covered blobs where 32 px reaches 5,000 (docs/presets.md).
+        # 32 px, not the paper's 64: a 64-px step costs ~4x (658 vs 171 ms end to end on 2 cores), and in
+        # 15 minutes 64 px reached 1,250 steps of lattice-covered blobs where 32 px reaches 4,800 (docs/presets.md).
         # --set data.image_size=64 for the paper's size on a GPU or with more time.
         data=DataConfig(dataset=FOLDER_PLACEHOLDER, image_size=32, channels=3),
         # DiffAugment: without it D memorised 3,241 emoji and G collapsed to one pattern by step 500.
