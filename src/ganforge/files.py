@@ -1,0 +1,67 @@
+"""The one atomic file writer and the one sha256 helper.
+
+A crash (or ``kill -9``) while writing must leave either the old file or the new one,
+never half of one: every file ganforge writes goes to a temporary name in the same
+directory first and is renamed into place (``os.replace`` is atomic on POSIX and Windows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on
+    any error it is removed. ``suffix`` (default: ``path``'s) keeps writers that choose a
+    format by extension (PIL, matplotlib, ``np.savez``) working.
+
+    >>> with atomic_path("out.png") as tmp:
+    ...     image.save(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix if suffix is None else suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write text (UTF-8) or bytes to ``path`` atomically; returns ``path``."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+    return path
+
+
+def sha256_bytes(data: bytes | str | memoryview | np.ndarray) -> str:
+    """Hex sha256 of bytes, a string (UTF-8) or an array's contiguous memory."""
+    if isinstance(data, str):
+        data = data.encode()
+    elif isinstance(data, np.ndarray):
+        data = np.ascontiguousarray(data).data
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
