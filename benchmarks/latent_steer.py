@@ -34,7 +34,7 @@ def main() -> None:
 
     G = load_gan_generator(args.run, "steer")
     clf = load_classifier(None)
-    scaling = getattr(G, "scaling", "tanh")
+    scaling = G.scaling
     z = torch.randn(args.n, G.z_dim, generator=torch.Generator().manual_seed(0))
     y = torch.randint(G.num_classes, (args.n,), generator=torch.Generator().manual_seed(1)) if G.num_classes else None
     for pw in ([] if args.skip_classes else args.prior_weights):

@@ -21,7 +21,7 @@ directory. Without ``--folder`` it is skipped.
 ``--time-steps N`` trains nothing to the end: it times N discriminator and N generator
 updates of each preset's own models and optimisers on random data of the preset's shape
 (after 5 warm-up updates), counts the critic updates the default length makes
-(``train.critic_steps``: n_critic, and the WGAN warm-up schedule when it is on), and
+(``task.critic_steps``: n_critic, and the WGAN warm-up schedule when it is on), and
 prints the default length's estimated wall time. Data loading, grids and checkpoints are
 left out (a few per cent of a run). Use it on an idle machine:
 
@@ -94,9 +94,9 @@ def run_preset(name: str, steps: int | None, threads: int, runs_dir: Path, datas
         "preset": name,
         "steps": result.step,
         "batch": t.batch_size,
-        "d_steps": t.d_steps,
+        "d_steps": getattr(cfg.task, "d_steps", 1),
         "wall_s": round(wall, 1),
-        "img_per_s": round(result.step * t.batch_size * t.d_steps / wall, 1),
+        "img_per_s": round(result.step * t.batch_size * getattr(cfg.task, "d_steps", 1) / wall, 1),
         "g_steps_per_s": round(result.step / wall, 2),
         "threads": torch.get_num_threads(),
         "cpu_s_per_step": round(cpu / max(1, result.step - (resume["steps"] if resume else 0)), 4),
@@ -146,9 +146,9 @@ def time_default_length(name: str, n: int, threads: int) -> dict:
     """ms per D update and per G update of preset ``name`` and the default length's estimate."""
     import torch
 
-    from ganforge.models import build_discriminator, build_generator
+    from ganforge.data.training import DataSpec
     from ganforge.presets import preset_config
-    from ganforge.training.steps import Objective, d_step, ema_update, g_step, make_optimizer
+    from ganforge.tasks.gan import GANTask, d_step, ema_update, g_step
 
     if threads:
         torch.set_num_threads(threads)
@@ -157,23 +157,20 @@ def time_default_length(name: str, n: int, threads: int) -> dict:
     shape = ((cfg.data.channels or 3, cfg.data.image_size, cfg.data.image_size) if folder
              else (1, 8, 8) if cfg.data.dataset == "digits" else (1, 28, 28))
     k = 10 if cfg.data.conditional else 0
-    G = build_generator(cfg.model, shape, k)
-    D = build_discriminator(cfg.model, shape, k)
-    G_ema = build_generator(cfg.model, shape, k) if cfg.model.ema else None
-    obj = Objective.from_config(cfg.loss)
-    opt_d, opt_g = make_optimizer(D.parameters(), cfg.d_optim), make_optimizer(G.parameters(), cfg.g_optim)
+    task = GANTask(cfg, DataSpec(shape, k, True), torch.device("cpu"))  # the preset's real networks and optimizers
+    G, D, G_ema, obj, opt_d, opt_g = task.G, task.D, task.G_ema, task.obj, task.opt_d, task.opt_g
     b = cfg.train.batch_size
     gen = torch.Generator().manual_seed(0)
     real = torch.rand((b,) + shape, generator=gen) * 2 - 1
     y = torch.randint(0, 10, (b,), generator=gen) if k else None
 
     def d_once():
-        d_step(G, D, opt_d, real, y, torch.randn(b, cfg.model.z_dim, generator=gen), obj)
+        d_step(G, D, opt_d, real, y, torch.randn(b, cfg.model.z_dim, generator=gen), obj, joint=task.joint)
 
     def g_once():
         g_step(G, D, opt_g, torch.randn(b, cfg.model.z_dim, generator=gen), y, obj)
         if G_ema is not None:
-            ema_update(G_ema, G, cfg.model.ema, 1000)
+            ema_update(G_ema, G, cfg.task.ema, 1000)
 
     def ms(f):
         for _ in range(5):
@@ -184,7 +181,7 @@ def time_default_length(name: str, n: int, threads: int) -> dict:
         return (time.perf_counter() - t0) / n * 1e3
 
     d_ms, g_ms = ms(d_once), ms(g_once)
-    critic_updates = sum(cfg.train.critic_steps(s) for s in range(cfg.train.steps))
+    critic_updates = sum(cfg.task.critic_steps(s) for s in range(cfg.train.steps))
     total_s = (critic_updates * d_ms + cfg.train.steps * g_ms) / 1e3
     return {"preset": name, "threads": torch.get_num_threads(), "d_ms": round(d_ms, 1), "g_ms": round(g_ms, 1),
             "g_steps": cfg.train.steps, "d_updates": critic_updates, "est_min": round(total_s / 60, 1),

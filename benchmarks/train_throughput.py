@@ -50,8 +50,8 @@ def reference_loop(cfg, images, steps: int) -> float:
     G = build_generator(cfg.model, (1, 28, 28), 0, "tanh")
     D = build_discriminator(cfg.model, (1, 28, 28), 0)
     # The textbook optimizers: same algorithm and hyper-parameters, torch's default implementation.
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.g_optim.lr, betas=cfg.g_optim.betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.d_optim.lr, betas=cfg.d_optim.betas)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.task.g_optim.lr, betas=cfg.task.g_optim.betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.task.d_optim.lr, betas=cfg.task.d_optim.betas)
     loader = torch.utils.data.DataLoader(PerItemMNIST(images), batch_size=cfg.train.batch_size, shuffle=True,
                                          drop_last=True)
     bs, done = cfg.train.batch_size, 0

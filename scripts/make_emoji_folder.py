@@ -42,7 +42,6 @@ package name and version, the tarball's sha256, and the counts kept / dropped pe
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import re
@@ -54,16 +53,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ganforge.files import sha256_bytes, sha256_file
+
 IMG_RE = re.compile(r"^package/img/([a-z]+)/64/([0-9a-f-]+)\.png$")
 PINNED = re.compile(r"^(@?[A-Za-z0-9._/-]+)@(\d+\.\d+\.\d+)$")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def npm_pack(spec: str, dest: Path) -> Path:
@@ -152,7 +145,7 @@ def convert_tarball(
             rgb = to_rgb_on_white(tar.extractfile(m).read())  # type: ignore[union-attr]
             if rgb.size != (size, size):
                 rgb = rgb.resize((size, size), Image.Resampling.LANCZOS)
-            digest = hashlib.sha256(np.asarray(rgb).tobytes()).hexdigest()
+            digest = sha256_bytes(np.asarray(rgb))
             if digest in seen:
                 dropped["duplicate"] += 1
                 continue

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import io
 import json
 import pickle
@@ -29,7 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganforge.eval.extractor import META_PATH, WEIGHTS_PATH, MnistCNN, sha256_file
+from ganforge.eval.extractor import META_PATH, WEIGHTS_PATH, MnistCNN, to_model_input
+from ganforge.files import atomic_path, sha256_bytes, sha256_file, write_atomic
+from ganforge.optim import accuracy
 
 ARRAY_SHA256 = {
     "train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
@@ -59,7 +60,7 @@ def load_from_pkl(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     else:
         x, y = test
     img = np.rint(x * 256).astype(np.uint8)
-    if hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest() != ARRAY_SHA256[split]:
+    if sha256_bytes(img) != ARRAY_SHA256[split]:
         raise SystemExit(f"MNIST {split} images from {path} do not match the expected checksum")
     return img.reshape(-1, 28, 28), y.astype(np.int64)
 
@@ -84,15 +85,6 @@ def shift_augment(x: torch.Tensor, gen: torch.Generator, max_shift: int = 2) -> 
     return pad[idx_n, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
-@torch.no_grad()
-def accuracy(model: MnistCNN, x: torch.Tensor, y: torch.Tensor) -> float:
-    model.eval()
-    correct = 0
-    for i in range(0, len(x), 1000):
-        correct += (model(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum().item()
-    return correct / len(x)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=6)
@@ -111,9 +103,8 @@ def main(argv=None) -> int:
 
     xtr, ytr = load("train", args.mnist_pkl)
     xte, yte = load("test", args.mnist_pkl)
-    to_t = lambda a: torch.from_numpy(a).float().div_(127.5).sub_(1.0).unsqueeze(1)
-    xtr_t, ytr_t = to_t(xtr), torch.from_numpy(ytr)
-    xte_t, yte_t = to_t(xte), torch.from_numpy(yte)
+    xtr_t, ytr_t = to_model_input(xtr), torch.from_numpy(ytr)
+    xte_t, yte_t = to_model_input(xte), torch.from_numpy(yte)
 
     arch = {"width": 32, "feature_dim": 128, "num_classes": 10}
     model = MnistCNN(**arch)
@@ -122,6 +113,9 @@ def main(argv=None) -> int:
     steps_per_epoch = len(xtr_t) // args.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
     t0 = time.time()
+    # Not ganforge.optim.fit_classifier: the shipped weights' protocol draws dropout from
+    # the global RNG as seeded above and advanced by the model's initialisation, where
+    # fit_classifier reseeds it; rerunning this script must reproduce those weights.
     for epoch in range(args.epochs):
         model.train()
         perm = torch.randperm(len(xtr_t), generator=gen)
@@ -147,11 +141,9 @@ def main(argv=None) -> int:
     from safetensors.torch import save_file
 
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp), metadata={"format": "pt", "model": "ganforge.eval.extractor.MnistCNN"})
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt", "model": "ganforge.eval.extractor.MnistCNN"})
     meta = {
         "sha256": sha256_file(out),
         "test_accuracy": round(test_acc, 6),
@@ -173,7 +165,7 @@ def main(argv=None) -> int:
         },
     }
     meta_path = out.with_suffix(".json") if args.out != str(WEIGHTS_PATH) else META_PATH
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     print(f"wrote {out} ({out.stat().st_size} bytes) and {meta_path}")
     return 0
 

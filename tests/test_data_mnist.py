@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ganforge.data import mnist
-from ganforge.data.cache import sha256_bytes
 from ganforge.errors import DataError
+from ganforge.files import sha256_bytes
 
 
 def _splits(seed=0):

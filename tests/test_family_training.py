@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-import ganforge.training.loop as loop
+import ganforge.tasks.gan as gan
+from ganforge.data.batches import DeviceBatcher
 from ganforge import checkpoint
 from ganforge.cli import main
 from ganforge.config import Config, LossConfig
@@ -16,7 +17,8 @@ from ganforge.errors import ConfigError, DataError
 from ganforge.models import build_discriminator, build_generator
 from ganforge.presets import PRESETS, preset_config
 from ganforge.training import train
-from ganforge.training.steps import Objective, d_step, make_optimizer
+from ganforge.optim import make_optimizer
+from ganforge.tasks.gan import Objective, d_step
 
 TINY = {"data.dataset": "digits", "train.steps": 3, "train.batch_size": 16, "train.log_every": 1,
         "train.sample_every": 100, "train.checkpoint_every": 100, "model.width": 8, "model.z_dim": 16}
@@ -35,10 +37,10 @@ def test_clip_weights_keeps_every_critic_weight_inside_c():
     cfg = preset_config("mnist-wgan").override({"model.width": 8, "model.z_dim": 16})
     G = build_generator(cfg.model, (1, 8, 8))
     D = build_discriminator(cfg.model, (1, 8, 8))
-    obj = Objective.from_config(cfg.loss)
-    c = cfg.loss.clip
+    obj = Objective.from_config(cfg.task.loss)
+    c = cfg.task.loss.clip
     assert c == 0.01
-    opt = make_optimizer(D.parameters(), cfg.d_optim.__class__("rmsprop", 0.5))  # big steps push weights out
+    opt = make_optimizer(D.parameters(), cfg.task.d_optim.__class__("rmsprop", 0.5))  # big steps push weights out
     for _ in range(5):
         d_step(G, D, opt, torch.rand(16, 1, 8, 8) * 2 - 1, None, torch.randn(16, 16), obj)
         params = list(D.parameters())
@@ -57,13 +59,13 @@ def test_clipping_holds_in_a_training_run(tmp_path):
 
 def test_n_critic_counts_critic_steps_per_generator_step(tmp_path, monkeypatch):
     calls = []
-    real_d, real_g, real_next = loop.d_step, loop.g_step, loop.DeviceBatcher.next
-    monkeypatch.setattr(loop, "d_step", lambda *a, **k: (calls.append("D"), real_d(*a, **k))[1])
-    monkeypatch.setattr(loop, "g_step", lambda *a, **k: (calls.append("G"), real_g(*a, **k))[1])
+    real_d, real_g, real_next = gan.d_step, gan.g_step, DeviceBatcher.next
+    monkeypatch.setattr(gan, "d_step", lambda *a, **k: (calls.append("D"), real_d(*a, **k))[1])
+    monkeypatch.setattr(gan, "g_step", lambda *a, **k: (calls.append("G"), real_g(*a, **k))[1])
     draws = []
-    monkeypatch.setattr(loop.DeviceBatcher, "next", lambda self: (draws.append(1), real_next(self))[1])
+    monkeypatch.setattr(DeviceBatcher, "next", lambda self: (draws.append(1), real_next(self))[1])
     cfg = tiny("mnist-wgan-gp", **{"train.steps": 3})
-    assert cfg.train.d_steps == 5
+    assert cfg.task.d_steps == 5
     train(cfg, runs_root=tmp_path, quiet=True)
     assert "".join(calls) == "DDDDDG" * 3
     assert len(draws) == 15  # one fresh real batch per critic step
@@ -72,7 +74,7 @@ def test_n_critic_counts_critic_steps_per_generator_step(tmp_path, monkeypatch):
     calls.clear()
     boosted = cfg.override({"train.d_steps_boost": 7, "train.boost_first": 2, "train.boost_every": 3,
                             "train.steps": 4})
-    assert [boosted.train.critic_steps(i) for i in range(7)] == [7, 7, 5, 7, 5, 5, 7]
+    assert [boosted.task.critic_steps(i) for i in range(7)] == [7, 7, 5, 7, 5, 5, 7]
     train(boosted, runs_root=tmp_path / "boost", quiet=True)
     assert "".join(calls) == "D" * 7 + "G" + "D" * 7 + "G" + "DDDDDG" + "D" * 7 + "G"
 
@@ -92,7 +94,7 @@ def test_every_preset_runs_on_tiny_data_without_nan(name, tmp_path):
         for k in ("d_loss", "g_loss", "d_real", "d_fake"):
             assert math.isfinite(row[k]), (k, row)
     assert r.grid is not None and r.grid.exists()
-    if cfg.loss.penalty != "none":
+    if cfg.task.loss.penalty != "none":
         assert all(math.isfinite(row["penalty"]) for row in rows)
 
 
@@ -218,10 +220,11 @@ def test_presets_cite_papers_and_list_in_cli(capsys):
     assert "5e-5" in refs["mnist-wgan"] and "0.01" in refs["mnist-wgan"]
     assert "lambda = 10" in refs["mnist-wgan-gp"] and "Miyato" in refs["mnist-hinge-sn"]
     gp = preset_config("mnist-wgan-gp")
-    assert (gp.loss.penalty, gp.loss.penalty_weight, gp.train.d_steps, gp.d_optim.lr, gp.d_optim.betas) == \
+    g = gp.task
+    assert (g.loss.penalty, g.loss.penalty_weight, g.d_steps, g.d_optim.lr, g.d_optim.betas) == \
         ("gp", 10.0, 5, 1e-4, (0.0, 0.9))
-    w = preset_config("mnist-wgan")
-    assert (w.loss.clip, w.train.d_steps, w.d_optim.name, w.d_optim.lr) == (0.01, 5, "rmsprop", 5e-5)
+    w = preset_config("mnist-wgan").task
+    assert (w.loss.clip, w.d_steps, w.d_optim.name, w.d_optim.lr) == (0.01, 5, "rmsprop", 5e-5)
 
 
 @pytest.mark.parametrize("sets", [
@@ -240,7 +243,7 @@ def test_other_objectives_and_options_train_without_nan(sets, tmp_path):
 def test_ema_warmup_follows_g_early_and_reaches_the_decay():
     from torch import nn
 
-    from ganforge.training.steps import ema_decay, ema_update
+    from ganforge.tasks.gan import ema_decay, ema_update
 
     assert ema_decay(0.999, 0) == pytest.approx(0.1)
     assert ema_decay(0.999, 90) == pytest.approx(0.91)

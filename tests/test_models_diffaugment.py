@@ -7,7 +7,7 @@ import torch
 from ganforge.config import Config, ModelConfig
 from ganforge.errors import ConfigError
 from ganforge.models import build_discriminator
-from ganforge.models.diffaugment import diff_augment, rand_color, rand_cutout, rand_translation
+from ganforge.models.diffaugment import attach_diffaugment, diff_augment, rand_color, rand_cutout, rand_translation
 
 
 def test_augmentation_keeps_shape_and_passes_gradients():
@@ -56,7 +56,8 @@ def test_color_is_one_affine_map_per_grey_image():
 def test_hook_acts_only_while_d_trains_and_keeps_checkpoint_keys():
     cfg = ModelConfig(generator="dcgan", discriminator="dcgan", width=8, d_batchnorm=False, d_dropout=0.0)
     plain = build_discriminator(cfg, (1, 8, 8))
-    aug = build_discriminator(Config(model=cfg).with_sets(["model.diffaugment=translation,cutout"]).model, (1, 8, 8))
+    policy = Config(model=cfg).with_sets(["model.diffaugment=translation,cutout"]).task.diffaugment
+    aug = attach_diffaugment(build_discriminator(cfg, (1, 8, 8)), policy)
     aug.load_state_dict(plain.state_dict())
     assert set(aug.state_dict()) == set(plain.state_dict())
     x = torch.rand(5, 1, 8, 8) * 2 - 1
@@ -68,7 +69,7 @@ def test_hook_acts_only_while_d_trains_and_keeps_checkpoint_keys():
 
 
 def test_config_parses_the_policy_list_and_refuses_unknown_names():
-    cfg = Config().with_sets(["model.diffaugment=color,cutout"])
-    assert cfg.model.diffaugment == "color,cutout"
+    cfg = Config().with_sets(["model.diffaugment=color,cutout"])  # the key of release 0.1, now task.diffaugment
+    assert cfg.task.diffaugment == "color,cutout"
     with pytest.raises(ConfigError, match="color, translation, cutout"):
         Config().with_sets(["model.diffaugment=color,flip"])

@@ -4,7 +4,7 @@ import torch
 from ganforge.config import ModelConfig
 from ganforge.models import build_discriminator, build_generator
 from ganforge.models.noise import sample_z
-from ganforge.sampling import prepare_for_sampling
+from ganforge.sampler import GeneratorSampler
 
 
 @pytest.mark.parametrize("output, lo, hi", [("tanh", -1, 1), ("sigmoid", 0, 1)])
@@ -34,13 +34,19 @@ def test_conditional_labels_required_and_used():
     assert not torch.allclose(D(a, torch.zeros(4, dtype=torch.long)), D(a, torch.ones(4, dtype=torch.long)))
 
 
+def _sampler(net, dropout_at_sampling):
+    return GeneratorSampler(net, z_dim=100, dropout_at_sampling=dropout_at_sampling, img_shape=(1, 8, 8),
+                            num_classes=0, scaling="tanh", kind="gan").eval()
+
+
 def test_dropout_at_sampling_keeps_randomness():
-    cfg = ModelConfig(g_hidden=(32,), g_dropout=0.5, g_dropout_at_sampling=True)
-    G = prepare_for_sampling(build_generator(cfg, (1, 8, 8), 0, "tanh"))
+    cfg = ModelConfig(g_hidden=(32,), g_dropout=0.5)
+    G = _sampler(build_generator(cfg, (1, 8, 8), 0, "tanh"), True)
     z = torch.randn(3, 100)
     assert not torch.equal(G(z), G(z))
-    G2 = prepare_for_sampling(build_generator(ModelConfig(g_hidden=(32,), g_dropout=0.5), (1, 8, 8), 0, "tanh"))
+    G2 = _sampler(build_generator(cfg, (1, 8, 8), 0, "tanh"), False)
     assert torch.equal(G2(z), G2(z))
+    assert not G2.training and not G2.net.training
 
 
 def test_noise_kinds():

@@ -25,6 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganforge.errors import CheckpointError
+from ganforge.files import write_atomic
 
 LATEST = "LATEST"
 
@@ -87,20 +88,13 @@ def save_checkpoint(root: str | Path, step: int, modules: dict[str, torch.nn.Mod
         raise
     if name is not None:  # a named snapshot (e.g. "best"): LATEST and pruning are for step-* only
         return final
-    _write_text_atomic(root / LATEST, final.name)
+    write_atomic(root / LATEST, final.name)
     if keep:
         steps = sorted(p for p in root.glob("step-*") if p.is_dir())
         for old in steps[:-keep]:
             if old != final:
                 shutil.rmtree(old, ignore_errors=True)
     return final
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def resolve(path: str | Path) -> Path:

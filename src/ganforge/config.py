@@ -12,7 +12,7 @@ import json
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ganforge.errors import ConfigError
 
@@ -63,10 +63,6 @@ class ModelConfig:
     d_batchnorm: bool = False
     spectral_norm: bool = False  # spectral normalisation on D's layers
     projection: bool = False  # conditional D: projection discriminator instead of concatenation
-    ema: float = 0.0  # exponential moving average of G's weights (0 = off, e.g. 0.999)
-    # DiffAugment (Zhao et al. 2020) on everything D sees while training, e.g. "color,translation,cutout";
-    # for small image folders, where D otherwise memorises the real set ("" = off).
-    diffaugment: str = ""
 
     def __post_init__(self):
         _choice(self.noise, "model.noise", ("gaussian", "uniform"))
@@ -77,10 +73,6 @@ class ModelConfig:
             v = getattr(self, name)
             if not 0 <= v < 1:
                 raise ConfigError(f"model.{name} must be in [0, 1), got {v}.")
-        for policy in filter(None, (p.strip() for p in self.diffaugment.split(","))):
-            _choice(policy, "model.diffaugment policy", ("color", "translation", "cutout"))
-        if not 0 <= self.ema < 1:
-            raise ConfigError(f"model.ema must be in [0, 1), got {self.ema}.")
 
 
 @dataclass(frozen=True)
@@ -128,15 +120,11 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 5000  # generator steps
+    """The harness: length, batches, seed, device, and the cadence of logs, grids,
+    checkpoints and evaluations. Nothing here is specific to a model family."""
+
+    steps: int = 5000  # training steps (a GAN step = task.d_steps D updates + one G update)
     batch_size: int = 64
-    d_steps: int = 1  # discriminator (critic) steps per generator step, "n_critic"
-    # The WGAN reference code's critic schedule (Arjovsky et al. 2017, main.py): d_steps_boost
-    # critic steps instead of d_steps for the first boost_first generator steps and every
-    # boost_every-th one, so the critic is near-optimal before G follows it. 0 = off.
-    d_steps_boost: int = 0
-    boost_first: int = 25
-    boost_every: int = 500
     seed: int = 0
     device: str = "cpu"
     threads: int = 0  # CPU threads (0 = torch's default)
@@ -145,19 +133,70 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 2
     bf16: bool = False  # bf16 autocast for forward passes (CPU with AVX-512 bf16, or GPU)
-    d_wins_patience: int = 20  # warn after this many log windows with D(G(z)) < 0.01
     eval_every: int = 0  # every N steps: a cheap FID (MNIST extractor) -> metrics.jsonl; keeps checkpoints/best
     eval_samples: int = 2000  # samples per cheap FID
     early_stop: int = 0  # stop after this many evaluations without a better FID (0 = never)
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "d_steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+        for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                      "eval_samples"):
             _positive(getattr(self, name), f"train.{name}")
-        for name in ("eval_every", "early_stop", "d_steps_boost", "boost_first", "boost_every"):
+        for name in ("eval_every", "early_stop"):
             _positive(getattr(self, name), f"train.{name}", allow_zero=True)
         if self.early_stop and not self.eval_every:
             raise ConfigError("train.early_stop needs evaluations to compare; set train.eval_every too.")
+
+
+# ----------------------------------------------------------------------------- task sections
+# Each model family (``ganforge.tasks``) has its own config section, ``Config.task``, whose
+# type depends on ``Config.kind``: an option that a family does not have cannot be set.
+# The sections live here, not in the task files, so that reading a config (``ganforge
+# presets``, ``--help``) never imports torch.
+#
+# ``LEGACY`` maps the keys of the release before tasks existed (``loss.penalty``,
+# ``train.d_steps``, ``model.ema``, ``vae.beta`` ...) to their place in the task section,
+# so old ``config.json`` files, ``--set`` commands and TOML files keep working.
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """The adversarial task: losses, the two optimizers, the critic schedule, EMA of G, DiffAugment."""
+
+    loss: LossConfig = field(default_factory=LossConfig)
+    g_optim: OptimConfig = field(default_factory=OptimConfig)
+    d_optim: OptimConfig = field(default_factory=OptimConfig)
+    d_steps: int = 1  # discriminator (critic) steps per generator step, "n_critic"
+    # The WGAN reference code's critic schedule (Arjovsky et al. 2017, main.py): d_steps_boost
+    # critic steps instead of d_steps for the first boost_first generator steps and every
+    # boost_every-th one, so the critic is near-optimal before G follows it. 0 = off.
+    d_steps_boost: int = 0
+    boost_first: int = 25
+    boost_every: int = 500
+    ema: float = 0.0  # exponential moving average of G's weights (0 = off, e.g. 0.999)
+    # DiffAugment (Zhao et al. 2020) on everything D sees while training, e.g. "color,translation,cutout";
+    # for small image folders, where D otherwise memorises the real set ("" = off).
+    diffaugment: str = ""
+    d_wins_patience: int = 20  # warn after this many log windows with D(G(z)) < 0.01
+
+    LEGACY: ClassVar[dict[str, str]] = {
+        "loss": "task.loss", "g_optim": "task.g_optim", "d_optim": "task.d_optim",
+        "train.d_steps": "task.d_steps", "train.d_steps_boost": "task.d_steps_boost",
+        "train.boost_first": "task.boost_first", "train.boost_every": "task.boost_every",
+        "train.d_wins_patience": "task.d_wins_patience", "model.ema": "task.ema",
+        "model.diffaugment": "task.diffaugment",
+    }
+
+    def __post_init__(self):
+        _positive(self.d_steps, "task.d_steps")
+        _positive(self.d_wins_patience, "task.d_wins_patience")
+        for name in ("d_steps_boost", "boost_first", "boost_every"):
+            _positive(getattr(self, name), f"task.{name}", allow_zero=True)
+        for policy in filter(None, (p.strip() for p in self.diffaugment.split(","))):
+            _choice(policy, "task.diffaugment policy", ("color", "translation", "cutout"))
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"task.ema must be in [0, 1), got {self.ema}.")
+        if self.loss.clip and self.loss.d_loss != "wasserstein":
+            raise ConfigError("weight clipping belongs to the Wasserstein critic; set loss.d_loss=wasserstein or loss.clip=0.")
 
     def critic_steps(self, step: int) -> int:
         """Discriminator steps before generator step ``step`` (0-based)."""
@@ -168,35 +207,45 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class VAEConfig:
-    """The VAE baseline (Kingma & Welling 2014): encoder q(z|x), decoder p(x|z) = G."""
+    """The VAE baseline (Kingma & Welling 2014): encoder q(z|x), decoder p(x|z) = G, one optimizer."""
 
     encoder: str = "mlp"  # "mlp" or "conv"
     e_hidden: tuple[int, ...] = (512, 256)  # MLP encoder widths (conv encoder uses model.width)
     likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (pixel intensities as probabilities) or "gaussian"
     sigma: float = 0.1  # Gaussian likelihood's fixed std on the [-1,1] pixel scale
     beta: float = 1.0  # weight of the KL term (beta-VAE, Higgins et al. 2017); 1 = the ELBO
+    optim: OptimConfig = field(default_factory=OptimConfig)  # over encoder and decoder together
+
+    LEGACY: ClassVar[dict[str, str]] = {"vae": "task", "g_optim": "task.optim"}
 
     def __post_init__(self):
-        _choice(self.encoder, "vae.encoder", ("mlp", "conv"))
-        _choice(self.likelihood, "vae.likelihood", ("bernoulli", "gaussian"))
-        _positive(self.sigma, "vae.sigma")
-        _positive(self.beta, "vae.beta", allow_zero=True)
+        _choice(self.encoder, "task.encoder", ("mlp", "conv"))
+        _choice(self.likelihood, "task.likelihood", ("bernoulli", "gaussian"))
+        _positive(self.sigma, "task.sigma")
+        _positive(self.beta, "task.beta", allow_zero=True)
+
+
+#: kind -> its task section's type. A new model family adds one line here (docs/architecture.md).
+TASK_CONFIGS: dict[str, type] = {"gan": GANConfig, "vae": VAEConfig}
 
 
 @dataclass(frozen=True)
 class Config:
     name: str = "custom"
-    kind: str = "gan"  # "gan" (adversarial) or "vae" (the baseline GANs are compared with)
+    kind: str = "gan"  # the model family (a task in ganforge.tasks): "gan" or "vae"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig())
-    d_optim: OptimConfig = field(default_factory=lambda: OptimConfig())
     train: TrainConfig = field(default_factory=TrainConfig)
-    vae: VAEConfig = field(default_factory=VAEConfig)
+    task: Any = None  # the family's section: TASK_CONFIGS[kind]; None = its defaults
 
     def __post_init__(self):
-        _choice(self.kind, "kind", ("gan", "vae"))
+        _choice(self.kind, "kind", tuple(TASK_CONFIGS))
+        cls = TASK_CONFIGS[self.kind]
+        if self.task is None:
+            object.__setattr__(self, "task", cls())
+        elif not isinstance(self.task, cls):
+            raise ConfigError(f"kind={self.kind!r} needs a task section of type {cls.__name__}, "
+                              f"got {type(self.task).__name__}.")
         if self.kind == "vae" and self.data.scaling != "tanh":
             raise ConfigError("the VAE models pixels on the [-1,1] scale; set data.scaling=tanh.")
 
@@ -205,13 +254,32 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Config":
-        return _from_dict(cls, d, "")
+        """From ``to_dict``'s layout, or from a ``config.json`` written before tasks existed."""
+        if not isinstance(d, dict):
+            raise ConfigError("a config must be a table/dict at the top level.")
+        d = dict(d)
+        kind = d.get("kind", "gan")
+        _choice(kind, "kind", tuple(TASK_CONFIGS))
+        task_cls = TASK_CONFIGS[kind]
+        if "task" not in d:
+            d = _migrate(d, task_cls)
+        task = _from_dict(task_cls, d.pop("task") or {}, "task.")
+        return _from_dict(cls, {**d, "task": None}, "", task=task)
 
     def override(self, updates: dict) -> "Config":
-        """Nested update, e.g. ``{"train": {"steps": 10}}`` or ``{"train.steps": 10}``."""
+        """Nested update, e.g. ``{"train": {"steps": 10}}`` or ``{"train.steps": 10}``.
+
+        Changing ``kind`` starts its task section from that family's defaults. Keys of the
+        release before tasks (``loss.penalty``, ``train.d_steps`` ...) are accepted."""
+        flat = _flatten(updates)
         merged = self.to_dict()
-        for key, value in updates.items():
-            _set_path(merged, key.split("."), value)
+        kind = flat.pop("kind", merged["kind"])
+        if kind != merged["kind"]:
+            _choice(kind, "kind", tuple(TASK_CONFIGS))
+            merged["kind"], merged["task"] = kind, dataclasses.asdict(TASK_CONFIGS[kind]())
+        legacy = TASK_CONFIGS[kind].LEGACY
+        for key, value in flat.items():
+            _set_path(merged, _translate(key, legacy).split("."), value, kind)
         return Config.from_dict(merged)
 
     def with_sets(self, pairs: list[str]) -> "Config":
@@ -225,6 +293,50 @@ class Config:
         return self.override(updates)
 
 
+def _translate(key: str, legacy: dict[str, str]) -> str:
+    """A pre-task key (``loss.penalty``) -> its place in the task section (``task.loss.penalty``)."""
+    for old, new in legacy.items():
+        if key == old or key.startswith(old + "."):
+            return new + key[len(old):]
+    return key
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    """``{"train": {"steps": 1}}`` -> ``{"train.steps": 1}`` (no config value is a dict)."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
+def _migrate(d: dict, task_cls: type) -> dict:
+    """A config dict from before tasks (sections ``loss``, ``g_optim``, ``d_optim``, ``vae``
+    at the top, the critic schedule in ``train``, EMA and DiffAugment in ``model``) -> the
+    current layout. Keys the family never read (a VAE's ``loss``) are dropped."""
+    flat = _flatten(d)
+    out: dict = {"task": {}}
+    other_legacy = {k for c in TASK_CONFIGS.values() for k in c.LEGACY}
+    for key, value in flat.items():
+        new = _translate(key, task_cls.LEGACY)
+        if new == key and any(key == o or key.startswith(o + ".") for o in other_legacy):
+            continue  # another family's option, ignored by this one before tasks existed
+        _put(out, new.split("."), value)
+    return out
+
+
+def _put(d: dict, path: list[str], value) -> None:
+    for p in path[:-1]:
+        d = d.setdefault(p, {})
+    d[path[-1]] = value
+
+
+def _valid_keys(d: dict, prefix: str = "") -> list[str]:
+    return [k2 for k, v in d.items() for k2 in (_valid_keys(v, f"{prefix}{k}.") if isinstance(v, dict) else [prefix + k])]
+
+
 def _parse_value(raw: str) -> Any:
     try:
         return json.loads(raw)
@@ -234,22 +346,27 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
-def _set_path(d: dict, path: list[str], value: Any) -> None:
-    if len(path) == 1 and isinstance(value, dict) and isinstance(d.get(path[0]), dict):
-        for k, v in value.items():
-            _set_path(d[path[0]], [k], v)
-        return
-    if path[0] not in d:
-        raise ConfigError(f"unknown config key {'.'.join(path)!r}; valid keys here: {', '.join(d)}.")
+def _set_path(d: dict, path: list[str], value: Any, kind: str, prefix: str = "") -> None:
+    head = path[0]
+    if head not in d or (len(path) == 1 and isinstance(d[head], dict)):
+        key = prefix + ".".join(path)
+        owners = [k for k, c in TASK_CONFIGS.items() if k != kind and _translate(key, c.LEGACY) != key]
+        whose = f" (it is an option of kind={owners[0]!r})" if owners else ""
+        if not prefix:  # at the top: say which keys this family has
+            task_keys = ", ".join(k for k in _valid_keys(d["task"], "task.")) or "none"
+            raise ConfigError(f"unknown config key {key!r} for kind={kind!r}{whose}; set a key of the sections data, "
+                              f"model or train, or one of this family's task keys: {task_keys}.")
+        raise ConfigError(f"unknown config key {key!r} for kind={kind!r}{whose}; valid keys in {prefix[:-1]}: "
+                          f"{', '.join(d)}.")
     if len(path) == 1:
-        d[path[0]] = value
+        d[head] = value
     else:
-        if not isinstance(d[path[0]], dict):
-            raise ConfigError(f"config key {path[0]!r} has no sub-keys.")
-        _set_path(d[path[0]], path[1:], value)
+        if not isinstance(d[head], dict):
+            raise ConfigError(f"config key {prefix + head!r} has no sub-keys.")
+        _set_path(d[head], path[1:], value, kind, f"{prefix}{head}.")
 
 
-def _from_dict(cls, d: dict, prefix: str):
+def _from_dict(cls, d: dict, prefix: str, **given):
     if not isinstance(d, dict):
         raise ConfigError(f"config section {prefix or 'root'!r} must be a table/dict.")
     hints = typing.get_type_hints(cls)
@@ -257,9 +374,9 @@ def _from_dict(cls, d: dict, prefix: str):
     unknown = set(d) - names
     if unknown:
         raise ConfigError(f"unknown config key(s) {sorted(prefix + k for k in unknown)}; valid: {', '.join(sorted(names))}.")
-    kwargs = {}
+    kwargs = dict(given)
     for f in fields(cls):
-        if f.name not in d:
+        if f.name not in d or f.name in given:
             continue
         hint, value = hints[f.name], d[f.name]
         if dataclasses.is_dataclass(hint):
@@ -309,4 +426,4 @@ def load_config_file(path: str | Path) -> dict:
         raise ConfigError(f"cannot parse config file {path} ({exc}); use TOML (.toml) or JSON.") from None
 
 
-__all__ = ["Config", "VAEConfig", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "replace", "load_config_file"]
+__all__ = ["Config", "GANConfig", "VAEConfig", "TASK_CONFIGS", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "replace", "load_config_file"]

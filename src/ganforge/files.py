@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Iterator
 
@@ -28,14 +28,29 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix if suffix is None else suffix)
-    os.close(fd)
+    tmp = _create_beside(path, path.suffix if suffix is None else suffix)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _create_beside(path: Path, suffix: str) -> Path:
+    """Create an empty, uniquely named file in ``path``'s directory.
+
+    Not ``tempfile.mkstemp``: it creates mode 0600 (right for a shared /tmp), and the
+    rename would carry that onto every PNG, report and cache file. Mode 0666 under the
+    umask gives the file the permissions a plain ``open(path, "w")`` would."""
+    for _ in range(100):
+        tmp = path.with_name(f".tmp-{secrets.token_hex(6)}{suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {path}")
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ganforge.files import atomic_path
+
 
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_value: int = 0) -> np.ndarray:
     """uint8 (N,H,W) or (N,H,W,C) -> one uint8 image, ``nrow`` images per row."""
@@ -27,16 +29,13 @@ def save_png(image: np.ndarray, path: str | Path, min_size: int = 0) -> Path:
     ``min_size`` pixels on their short side so grids of 8×8 digits are visible."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     im = Image.fromarray(image)
     if min_size and min(im.size) < min_size:
         k = math.ceil(min_size / min(im.size))
         im = im.resize((im.size[0] * k, im.size[1] * k), Image.Resampling.NEAREST)
-    tmp = path.with_name(f".tmp-{path.name}")
-    im.save(tmp, format="PNG")
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        im.save(tmp, format="PNG")
+    return Path(path)
 
 
 def save_grid(images: np.ndarray, path: str | Path, nrow: int | None = None) -> Path:

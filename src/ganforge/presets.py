@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganforge.config import Config, DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig, VAEConfig
+from ganforge.config import Config, DataConfig, GANConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig, VAEConfig
 from ganforge.registry import Registry
 
 
@@ -28,9 +28,8 @@ PRESETS.add("mnist-mlp", Preset(
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", discriminator="mlp", z_dim=100, g_hidden=(256, 512, 1024),
                           d_hidden=(1024, 512, 256), d_dropout=0.3, g_batchnorm=True),
-        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999))),
         train=TrainConfig(steps=6000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
     ),
 ))
@@ -66,10 +65,10 @@ PRESETS.add("mnist-dcgan", Preset(
         name="mnist-dcgan",
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
-                          g_batchnorm=True, d_batchnorm=True, ema=0.999),
-        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                          g_batchnorm=True, d_batchnorm=True),
+        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                       ema=0.999),
         # 10,000 steps with the EMA of G: 64 ms per step end to end on 2 cores = 10.6 min; FID (n = 2,000)
         # 15.7 / 14.0 / 11.5 / 11.7 / 10.7 at 2,000 ... 10,000 steps (13.8 at the old 3,000 without EMA).
         train=TrainConfig(steps=10000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
@@ -85,10 +84,10 @@ PRESETS.add("mnist-cgan", Preset(
         name="mnist-cgan",
         data=DataConfig(dataset="mnist", conditional=True),
         model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
-                          g_batchnorm=True, d_batchnorm=True, ema=0.999),
-        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                          g_batchnorm=True, d_batchnorm=True),
+        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                       ema=0.999),
         # 8,000 steps with the EMA of G: 91 ms per step end to end on 2 cores = 12.2 min; FID (n = 2,000)
         # 9.2 / 2.1 / 0.99 / 0.48 / 0.48 at 2,000 ... 10,000 steps (4.18 at the old 3,000 without EMA).
         train=TrainConfig(steps=8000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
@@ -107,12 +106,12 @@ PRESETS.add("mnist-wgan", Preset(
         name="mnist-wgan",
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", discriminator="mlp", z_dim=100, g_hidden=(128, 256, 512, 1024),
-                          d_hidden=(512, 256), d_dropout=0.0, g_batchnorm=True, d_batchnorm=False, ema=0.999),
-        loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", clip=0.01),
-        g_optim=OptimConfig("rmsprop", 5e-5),
-        d_optim=OptimConfig("rmsprop", 5e-5),
+                          d_hidden=(512, 256), d_dropout=0.0, g_batchnorm=True, d_batchnorm=False),
+        task=GANConfig(loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", clip=0.01),
+                       g_optim=OptimConfig("rmsprop", 5e-5), d_optim=OptimConfig("rmsprop", 5e-5),
+                       ema=0.999, d_steps=5, d_steps_boost=100),
         # 10,000 steps: ~14.5 min on 2 CPU cores (83 ms per G step); 15,000 (~21 min) scored FID 12.2.
-        train=TrainConfig(steps=10000, batch_size=64, d_steps=5, d_steps_boost=100, log_every=100,
+        train=TrainConfig(steps=10000, batch_size=64, log_every=100,
                           sample_every=2500, checkpoint_every=2500),
     ),
 ))
@@ -128,12 +127,12 @@ PRESETS.add("mnist-wgan-gp", Preset(
         name="mnist-wgan-gp",
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", discriminator="mlp", z_dim=100, g_hidden=(128, 256, 512, 1024),
-                          d_hidden=(512, 256), d_dropout=0.0, g_batchnorm=True, d_batchnorm=False, ema=0.999),
-        loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", penalty="gp", penalty_weight=10.0),
-        g_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)),
-        d_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)),
+                          d_hidden=(512, 256), d_dropout=0.0, g_batchnorm=True, d_batchnorm=False),
+        task=GANConfig(loss=LossConfig(d_loss="wasserstein", g_loss="wasserstein", penalty="gp", penalty_weight=10.0),
+                       g_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)), d_optim=OptimConfig("adam", 1e-4, (0.0, 0.9)),
+                       ema=0.999, d_steps=5),
         # 7,000 steps: 14.3 min of training on 2 CPU cores (121 ms per G step), measured end to end.
-        train=TrainConfig(steps=7000, batch_size=64, d_steps=5, log_every=100, sample_every=1000, checkpoint_every=1000),
+        train=TrainConfig(steps=7000, batch_size=64, log_every=100, sample_every=1000, checkpoint_every=1000),
     ),
 ))
 
@@ -145,10 +144,10 @@ PRESETS.add("mnist-hinge-sn", Preset(
         name="mnist-hinge-sn",
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
-                          g_batchnorm=True, d_batchnorm=False, spectral_norm=True, ema=0.999),
-        loss=LossConfig(d_loss="hinge", g_loss="hinge"),
-        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                          g_batchnorm=True, d_batchnorm=False, spectral_norm=True),
+        task=GANConfig(loss=LossConfig(d_loss="hinge", g_loss="hinge"),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                       ema=0.999),
         # 10,000 steps: 84 ms per step end to end on 2 cores = 13.9 min; FID (n = 2,000) 13.4 / 11.4 / 9.4
         # at 4,000 / 6,000 / 10,000 steps with the EMA (14.35 at the old 5,000 without).
         train=TrainConfig(steps=10000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
@@ -168,10 +167,10 @@ PRESETS.add("folder-dcgan", Preset(
         data=DataConfig(dataset=FOLDER_PLACEHOLDER, image_size=32, channels=3),
         # DiffAugment: without it D memorised 3,241 emoji and G collapsed to one pattern by step 500.
         model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
-                          g_batchnorm=True, d_batchnorm=True, ema=0.999, diffaugment="color,translation,cutout"),
-        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-        d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                          g_batchnorm=True, d_batchnorm=True),
+        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                       ema=0.999, diffaugment="color,translation,cutout"),
         # 4,800 steps: 171 ms per step end to end on 2 cores (32 px, DiffAugment, EMA) = 13.7 min.
         train=TrainConfig(steps=4800, batch_size=64, log_every=50, sample_every=800, checkpoint_every=800),
     ),
@@ -185,8 +184,8 @@ PRESETS.add("mnist-vae", Preset(
         name="mnist-vae", kind="vae",
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", z_dim=20, g_hidden=(256, 512), g_batchnorm=False),
-        vae=VAEConfig(encoder="mlp", e_hidden=(512, 256), likelihood="bernoulli", beta=1.0),
-        g_optim=OptimConfig("adam", 1e-3, (0.9, 0.999)),
+        task=VAEConfig(encoder="mlp", e_hidden=(512, 256), likelihood="bernoulli", beta=1.0,
+                       optim=OptimConfig("adam", 1e-3, (0.9, 0.999))),
         train=TrainConfig(steps=6000, batch_size=128, log_every=50, sample_every=1000, checkpoint_every=1000),
     ),
 ))
@@ -198,8 +197,8 @@ PRESETS.add("folder-vae", Preset(
         name="folder-vae", kind="vae",
         data=DataConfig(dataset=FOLDER_PLACEHOLDER, image_size=64),
         model=ModelConfig(generator="dcgan", z_dim=128, width=32),
-        vae=VAEConfig(encoder="conv", likelihood="gaussian", sigma=0.1, beta=1.0),
-        g_optim=OptimConfig("adam", 5e-4, (0.9, 0.999)),
+        task=VAEConfig(encoder="conv", likelihood="gaussian", sigma=0.1, beta=1.0,
+                       optim=OptimConfig("adam", 5e-4, (0.9, 0.999))),
         train=TrainConfig(steps=5000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=500),
     ),
 ))

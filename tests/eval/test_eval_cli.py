@@ -143,7 +143,9 @@ class _TinyG(torch.nn.Module):
 def test_quick_fid_is_deterministic_and_restores_train_mode(files):
     from ganforge.eval import quick_fid
 
-    G = _TinyG().train()
+    from ganforge.sampler import GeneratorSampler
+
+    G = GeneratorSampler(_TinyG().train(), z_dim=8, img_shape=(1, 28, 28), num_classes=0, scaling="tanh", kind="gan")
     a = quick_fid(G, n=200, seed=0, ref=str(files["ref"]))
     assert G.training
     b = quick_fid(G, n=200, seed=0, ref=str(files["ref"]))
@@ -163,7 +165,8 @@ def test_evaluate_a_run_directory_with_seeds(tiny_cfg, tmp_path, capsys):
     np.savez(tmp_path / "train.npz", images=x[400:])
     out = tmp_path / "e.json"
     rc = main(["evaluate", str(run), "--ref", str(tmp_path / "ref.npz"), "--train", str(tmp_path / "train.npz"),
-               "-n", "100", "--runs", "2", "--bootstrap", "0", "--json", str(out)])
+               "-n", "100", "--runs", "2", "--bootstrap", "0", "--json", str(out),
+               "--closest-pairs", str(tmp_path / "pairs.png")])
     assert rc == 0
     text = capsys.readouterr().out
     assert "not computed" in text and "MNIST classifier" in text
@@ -171,3 +174,6 @@ def test_evaluate_a_run_directory_with_seeds(tiny_cfg, tmp_path, capsys):
     assert rep["protocol"]["runs"] == 2 and rep["protocol"]["run_seeds"] == [0, 1]
     assert "c2st_pixels" in rep["metrics"] and "copy_rate" in rep["metrics"]
     assert rep["metrics"]["c2st_pixels"]["sd"] is not None
+    # --runs used to drop --closest-pairs: now one figure per seed, the seed in its name.
+    assert rep["figures"] == {f"closest pairs (seed {s})": str(tmp_path / f"pairs-seed{s}.png") for s in (0, 1)}
+    assert (tmp_path / "pairs-seed0.png").exists() and (tmp_path / "pairs-seed1.png").exists()

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from ganforge.errors import CheckpointError, DataError
-from ganforge.eval.extractor import META_PATH, WEIGHTS_PATH, extract, load_extractor, sha256_file
+from ganforge.eval.extractor import META_PATH, WEIGHTS_PATH, extract, load_extractor
+from ganforge.files import sha256_file
 
 
 def test_shipped_weights_match_their_recorded_hash_and_accuracy():

@@ -20,10 +20,10 @@ import pytest
 import torch
 
 from ganforge.cli import main
-from ganforge.data.cache import sha256_file
 from ganforge.errors import CheckpointError
 from ganforge.eval import evaluate
 from ganforge.eval import inception as I
+from ganforge.files import sha256_file
 
 # Keys and shapes read off the sources: torchvision/models/inception.py (Inception3 with
 # pytorch-fid's FIDInceptionA/C/E_1/E_2 blocks, num_classes=1008, aux_logits=False) and

@@ -21,7 +21,7 @@ def _as_vae(run: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def digits_classifier(tmp_path_factory):
-    from ganforge.augment import train_reference_classifier
+    from ganforge.experiments.augment import train_reference_classifier
 
     path, acc = train_reference_classifier("digits", tmp_path_factory.mktemp("clf"), steps=150, width=8)
     assert acc > 0.3

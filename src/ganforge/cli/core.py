@@ -10,8 +10,12 @@ RAW = argparse.RawDescriptionHelpFormatter
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a GAN from a preset", formatter_class=RAW,
-                       description="Train a GAN. Config = preset, then --config FILE, then --set pairs and flags.",
+    from ganforge.config import TASK_CONFIGS
+
+    p = sub.add_parser("train", help="train a GAN (or another model family) from a preset", formatter_class=RAW,
+                       description="Train a model. Config = preset, then --config FILE, then --set pairs and flags. "
+                                   "The model family (kind) decides which task.* keys exist; "
+                                   "`ganforge presets NAME` prints them.",
                        epilog="examples:\n  ganforge train --preset mnist-mlp\n"
                               "  ganforge train --preset digits-mlp --steps 200 --set model.g_dropout=0.3\n"
                               "  ganforge train --resume runs/001-mnist-mlp --steps 12000")
@@ -19,7 +23,9 @@ def add_parser(sub) -> None:
     p.add_argument("--config", help="TOML or JSON file of overrides, same nesting as config.json")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one setting, e.g. --set d_optim.name=sgd (repeatable)")
-    p.add_argument("--steps", type=int, help="generator steps (train.steps)")
+    p.add_argument("--kind", choices=sorted(TASK_CONFIGS),
+                   help="model family (a task); changing it starts the task section from that family's defaults")
+    p.add_argument("--steps", type=int, help="training steps (train.steps; a GAN step = d_steps D + one G update)")
     p.add_argument("--batch-size", type=int, help="train.batch_size")
     p.add_argument("--seed", type=int, help="train.seed")
     p.add_argument("--dataset", help="mnist | digits | path to .npz/.npy | folder of images (data.dataset)")
@@ -80,7 +86,7 @@ def build_config(args):
         cfg = preset_config(args.preset)
     if args.config:
         cfg = cfg.override(load_config_file(args.config))
-    flags = {"train.steps": args.steps, "train.batch_size": args.batch_size, "train.seed": args.seed,
+    flags = {"kind": args.kind, "train.steps": args.steps, "train.batch_size": args.batch_size, "train.seed": args.seed,
              "data.dataset": args.dataset, "train.device": args.device, "train.bf16": True if args.bf16 else None,
              "train.eval_every": args.eval_every, "train.early_stop": args.early_stop}
     cfg = cfg.override({k: v for k, v in flags.items() if v is not None})
@@ -144,6 +150,6 @@ def cmd_presets(args) -> int:
     width = max(map(len, PRESETS.names()))
     for name in PRESETS.names():
         p = PRESETS.get(name)
-        print(f"{name:<{width}}  {p.summary}  [{p.reference}]")
+        print(f"{name:<{width}}  {p.config.kind:<3}  {p.summary}  [{p.reference}]")
     sys.stdout.flush()
     return 0

@@ -55,20 +55,17 @@ def add_parser(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from ganforge.errors import ConfigError
-    from ganforge.eval import evaluate
+    from ganforge.eval import EvalOptions, evaluate
 
-    if args.runs < 1:
-        raise ConfigError(f"--runs must be at least 1, got {args.runs}.")
-    if args.bootstrap < 0:
-        raise ConfigError(f"--bootstrap must be 0 or more, got {args.bootstrap}.")
-    source = args.source[0] if len(args.source) == 1 else list(args.source)
-    report = evaluate(
-        source, ref=args.ref, n=args.n, train=args.train, seed=args.seed, runs=args.runs,
-        bootstrap=args.bootstrap, floor=not args.no_floor, pixel_c2st=not args.no_pixel_c2st,
-        memorisation=not args.no_memorisation, copy_threshold=args.copy_threshold,
-        closest_pairs=args.closest_pairs, image_size=args.image_size, inception_weights=args.inception_weights,
+    # EvalOptions checks every setting (e.g. --runs >= 1, --bootstrap >= 0) before any image is read.
+    options = EvalOptions(
+        ref=args.ref, n=args.n, train=args.train, seed=args.seed, runs=args.runs, bootstrap=args.bootstrap,
+        floor=not args.no_floor, pixel_c2st=not args.no_pixel_c2st, memorisation=not args.no_memorisation,
+        copy_threshold=args.copy_threshold, closest_pairs=args.closest_pairs, image_size=args.image_size,
+        inception_weights=args.inception_weights,
     )
+    source = args.source[0] if len(args.source) == 1 else list(args.source)
+    report = evaluate(source, options=options)
     print(report.table())
     if args.json:
         report.to_json(args.json)

@@ -146,7 +146,7 @@ def cmd_interpolate(args) -> int:
     if args.pairs < 1:
         raise ConfigError(f"--pairs must be at least 1, got {args.pairs}.")
     out = _out_dir(args)
-    scaling = getattr(G, "scaling", "tanh")
+    scaling = G.scaling
     u8 = lambda x: to_uint8_images(x, scaling)  # noqa: E731
     methods = ["linear", "spherical"] if args.method == "both" else [args.method]
     for m in methods:
@@ -212,7 +212,7 @@ def cmd_steer(args) -> int:
     from ganforge.images import save_grid
     from ganforge.latent import entangle, properties, steer as st
     from ganforge.latent.interpolate import check_class
-    from ganforge.latent.sources import check_classifier_fits, load_classifier, load_gan_generator
+    from ganforge.latent.sources import check_classifier_fits, load_classifier, load_gan_generator, to_classifier_range
     from ganforge.sampling import to_uint8_images
 
     G = load_gan_generator(args.source, "steer")
@@ -220,7 +220,7 @@ def cmd_steer(args) -> int:
         raise ConfigError("-n must be >= 1 and --steps >= 0.")
     if args.label is not None:
         check_class(G, args.label, "--class")
-    scaling = getattr(G, "scaling", "tanh")
+    scaling = G.scaling
     clf = None
     if args.to is not None or args.classifier:
         try:
@@ -284,8 +284,8 @@ def cmd_steer(args) -> int:
             u = properties.PROPERTY_UNITS[k]
             print(f"| {k} ({u}) | {before[k].mean():.2f} | {after[k].mean():.2f} | {after[k].mean() - before[k].mean():+.2f} |")
         if clf is not None and args.to is None:
-            p0 = clf.predict(res.x0 if scaling == "tanh" else res.x0 * 2 - 1)
-            p1 = clf.predict(res.x if scaling == "tanh" else res.x * 2 - 1)
+            p0 = clf.predict(to_classifier_range(res.x0, scaling))
+            p1 = clf.predict(to_classifier_range(res.x, scaling))
             print(f"| predicted class unchanged | | | {100 * float((p0 == p1).float().mean()):.0f}% |")
     if args.directions:
         dirs = entangle.latent_directions(G, n=2000, seed=args.seed)
@@ -321,7 +321,7 @@ def cmd_probe(args) -> int:
 
 
 def cmd_augment(args) -> int:
-    from ganforge.augment import AugmentConfig, run_augment, train_reference_classifier
+    from ganforge.experiments.augment import AugmentConfig, run_augment, train_reference_classifier
 
     if args.save_classifier:
         path, acc = train_reference_classifier(args.data, args.save_classifier, steps=args.clf_steps,

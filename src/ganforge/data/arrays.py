@@ -4,13 +4,13 @@ plus scikit-learn's 8×8 digits for fast tests. Everything returns uint8 images 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from ganforge.data.cache import ganforge_home, save_npz_atomic
 from ganforge.errors import DataError
+from ganforge.files import sha256_bytes
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -66,9 +66,7 @@ def load_folder(path: str | Path, size: int = 64, channels: int | None = None) -
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"{path} contains no PNG/JPEG images; put images in it or pass another folder.")
-    key = hashlib.sha256(
-        repr([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files] + [size, channels]).encode()
-    ).hexdigest()[:16]
+    key = sha256_bytes(repr([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files] + [size, channels]))[:16]
     cached = ganforge_home() / "folders" / f"{key}.npz"
     if cached.exists():
         with np.load(cached) as z:

@@ -77,3 +77,52 @@ class DeviceBatcher:
         self.gen.set_state(state["gen_state"])
         self._new_epoch()
         self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
+
+
+class Feed:
+    """What a task's training step draws from: real batches and noise, seeded and resumable.
+
+    Written for data parallelism (DESIGN.md): every rank draws the *global* batch of noise
+    (``world_size`` × ``batch_size`` rows) from the same generator and keeps its own slice,
+    so the union over ranks is one seeded draw whatever the number of processes. With one
+    process (today) the slice is the whole draw, so these are exactly the draws the loop
+    made before tasks existed. ``batch_size`` is the per-rank batch of the config (not
+    clamped to a small dataset's size, as the real batches are)."""
+
+    def __init__(self, batcher: DeviceBatcher, batch_size: int, noise_seed: int, device="cpu",
+                 rank: int = 0, world_size: int = 1):
+        self.batcher = batcher
+        self.batch_size = batch_size
+        self.noise_gen = torch.Generator().manual_seed(noise_seed)
+        self.device = torch.device(device)
+        self.rank, self.world_size = rank, world_size
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next real batch on the device: uint8 (B,C,H,W) images or float rows, and labels."""
+        return self.batcher.next()
+
+    def _mine(self, x: torch.Tensor | None) -> torch.Tensor | None:
+        if x is None or self.world_size == 1:
+            return x
+        return x[self.rank * self.batch_size:(self.rank + 1) * self.batch_size]
+
+    def z(self, z_dim: int, kind: str = "gaussian") -> torch.Tensor:
+        """(batch_size, z_dim) noise on the device: this rank's slice of one global draw."""
+        from ganforge.models.noise import sample_z
+
+        return self._mine(sample_z(self.batch_size * self.world_size, z_dim, kind, self.noise_gen, self.device))
+
+    def labels(self, num_classes: int) -> torch.Tensor | None:
+        """(batch_size,) uniform class labels (None when unconditional), sliced like :meth:`z`."""
+        from ganforge.models.noise import sample_labels
+
+        return self._mine(sample_labels(self.batch_size * self.world_size, num_classes, self.noise_gen, self.device))
+
+    def state(self) -> tuple[dict, dict[str, torch.Tensor]]:
+        """(JSON-able position, RNG tensors) for a checkpoint."""
+        b = self.batcher.state_dict()
+        return {"epoch": b["epoch"], "pos": b["pos"]}, {"noise": self.noise_gen.get_state(), "batcher": b["gen_state"]}
+
+    def load_state(self, position: dict, rng: dict[str, torch.Tensor]) -> None:
+        self.noise_gen.set_state(rng["noise"])
+        self.batcher.load_state_dict({"epoch": position["epoch"], "pos": position["pos"], "gen_state": rng["batcher"]})

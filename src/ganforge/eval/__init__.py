@@ -10,9 +10,16 @@ check for ``--eval-every`` during training.
 Feature space: the shipped MNIST classifier for 28x28 grayscale images, or the FID
 InceptionV3 (``ganforge.eval.inception``) from a local weights file passed as
 ``evaluate(..., inception_weights=PATH)`` for any images.
+
+Settings can travel as one :class:`EvalOptions` (``evaluate(source, options=...)``).
+Modules: ``options`` (settings), ``sources`` (reference, training and sample images),
+``features`` (feature space, cached reference features), ``compute`` (the metrics),
+``floor`` (real-vs-real column), ``evaluate`` (the public call), ``quick`` (``quick_fid``).
 """
 
-from ganforge.eval.evaluate import evaluate, quick_fid, reference_statistics
+from ganforge.eval.evaluate import evaluate
+from ganforge.eval.options import EvalOptions
+from ganforge.eval.quick import quick_fid, reference_statistics
 from ganforge.eval.report import EvalReport, MetricValue, Protocol, aggregate
 
-__all__ = ["evaluate", "quick_fid", "reference_statistics", "EvalReport", "MetricValue", "Protocol", "aggregate"]
+__all__ = ["evaluate", "EvalOptions", "quick_fid", "reference_statistics", "EvalReport", "MetricValue", "Protocol", "aggregate"]

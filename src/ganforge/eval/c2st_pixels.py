@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ganforge.data.batches import to_model_range
 from ganforge.errors import DataError
+from ganforge.optim import fit_classifier
 
 
 class SmallCNN(nn.Module):
@@ -52,7 +53,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     a = np.asarray(images)
     if a.dtype != np.uint8 or a.ndim not in (3, 4):
         raise DataError(f"expected uint8 images shaped (N,H,W) or (N,H,W,C), got {a.dtype} {a.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(a)).float().div_(127.5).sub_(1.0)
+    t = to_model_range(torch.from_numpy(np.ascontiguousarray(a)), "tanh")
     return t.unsqueeze(1) if a.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
 
 
@@ -60,33 +61,16 @@ def train_classifier(
     x: torch.Tensor, y: torch.Tensor, outputs: int, *, epochs: int = 4, batch_size: int = 128,
     lr: float = 2e-3, seed: int = 0,
 ) -> SmallCNN:
-    """Fit a :class:`SmallCNN` (logistic loss for outputs=1, cross-entropy otherwise).
-
-    The one optimizer outside ``training/``, on purpose: this classifier is part of the
-    metric (like the solver inside scikit-learn's LogisticRegression), and eval must never
-    import training (DESIGN.md), so it cannot borrow ``training/classifier.py``.
+    """Fit a :class:`SmallCNN` (logistic loss for outputs=1, cross-entropy otherwise)
+    with the shared fit loop: ``epochs`` passes over seeded permutations, Adam without
+    weight decay, one-cycle schedule. This classifier is part of the metric (like the
+    solver inside scikit-learn's LogisticRegression), so every image of the train half
+    is seen equally often.
     """
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the initial weights; the loop seeds its own draws
     model = SmallCNN(channels=x.shape[1], outputs=outputs, size=tuple(x.shape[2:]))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = max(1, epochs * ((len(x) + batch_size - 1) // batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    model.train()
-    for _ in range(epochs):
-        perm = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), batch_size):
-            idx = perm[i : i + batch_size]
-            out = model(x[idx])
-            if outputs == 1:
-                loss = F.binary_cross_entropy_with_logits(out[:, 0], y[idx].float())
-            else:
-                loss = F.cross_entropy(out, y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    model.eval()
+    fit_classifier(model, x, y, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.0, seed=seed,
+                   schedule="onecycle")
     return model
 
 

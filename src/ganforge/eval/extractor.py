@@ -13,7 +13,6 @@ so a metric is never silently computed with different weights.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganforge.data.batches import to_model_range
 from ganforge.errors import CheckpointError, DataError
+from ganforge.files import sha256_file
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
 WEIGHTS_PATH = ASSET_DIR / "mnist_classifier.safetensors"
@@ -63,14 +64,6 @@ class MnistCNN(nn.Module):
     def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         f = self.features(x)
         return f, self.head(f)
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -143,7 +136,7 @@ def to_model_input(images: np.ndarray) -> torch.Tensor:
         )
     if arr.dtype != np.uint8:
         raise DataError(f"images must be uint8 in [0,255], got dtype {arr.dtype}; convert with np.uint8 before evaluating")
-    return torch.from_numpy(arr).float().div_(127.5).sub_(1.0).unsqueeze(1)
+    return to_model_range(torch.from_numpy(arr), "tanh").unsqueeze(1)
 
 
 @torch.no_grad()

@@ -280,7 +280,7 @@ _MODELS: dict[str, InceptionExtractor] = {}
 
 def _file_sha256(path: Path) -> str:
     """sha256 of the file, hashed once per (path, mtime, size): ~100 MB is not re-read."""
-    from ganforge.data.cache import sha256_file
+    from ganforge.files import sha256_file
 
     st = path.stat()
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size)

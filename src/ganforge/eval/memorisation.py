@@ -30,6 +30,7 @@ def _flat01(images: np.ndarray) -> np.ndarray:
     a = np.asarray(images)
     if a.dtype != np.uint8:
         raise DataError(f"memorisation check needs uint8 images, got {a.dtype}")
+    # [0, 1] whatever the model's scaling: DEFAULT_COPY_THRESHOLD is in these units.
     return a.reshape(len(a), -1).astype(np.float32) / 255.0
 
 

@@ -1,7 +1,8 @@
 """Latent-space tools that sit beside ``ganforge.eval`` (DESIGN.md): they read a trained
 GAN through ``sampling``/``checkpoint``. The only optimizer they need (Adam over z for
-inversion) lives in ``ganforge.training.latent_opt``, because optimizers live in
-``training/``; steering takes plain gradient steps on z.
+inversion) is ``ganforge.optim.optimize_latents``, beside the other optimizer code and
+below the harness, so latent tools never import training; steering takes plain gradient
+steps on z.
 
 - :mod:`~ganforge.latent.interpolate`: lerp / slerp, class walks (soft labels), GIFs
 - :mod:`~ganforge.latent.invert`: find z with G(z) ≈ an image

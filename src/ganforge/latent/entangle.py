@@ -78,7 +78,7 @@ def steer_property_table(G: nn.Module, n: int = 64, seed: int = 0, steps: int = 
 
     Each property's score is divided by its sd first, so the same ``lr`` means a
     comparable push for every row."""
-    scaling = getattr(G, "scaling", "tanh")
+    scaling = G.scaling
     z, y = _sample(G, n, seed)
     with torch.no_grad():
         x0 = G(z, y)
@@ -118,7 +118,7 @@ def latent_directions(G: nn.Module, n: int = 2000, seed: int = 0, alpha: float =
     from sklearn.linear_model import Ridge
     from sklearn.metrics import r2_score
 
-    scaling = getattr(G, "scaling", "tanh")
+    scaling = G.scaling
     z, y = _sample(G, n, seed, label)
     props: dict[str, list[np.ndarray]] = {k: [] for k in PROPERTIES}
     for i in range(0, n, batch_size):
@@ -142,7 +142,7 @@ def latent_directions(G: nn.Module, n: int = 2000, seed: int = 0, alpha: float =
 def direction_table(G: nn.Module, dirs: Directions, step: float = 2.0, n: int = 64, seed: int = 1,
                     classifier: Classifier | None = None) -> ChangeTable:
     """Move every code ``step`` units along each found direction; tabulate all changes."""
-    scaling = getattr(G, "scaling", "tanh")
+    scaling = G.scaling
     z, y = _sample(G, n, seed)
     x0 = G(z, y)
     sd = {k: float(v.std()) for k, v in measure(x0, scaling).items()}

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.files import atomic_path
 
 METHODS = ("linear", "spherical")
 
@@ -150,12 +151,9 @@ def write_gif(frames: np.ndarray, path: str | Path, duration_ms: int = 80, min_s
     h, w = frames.shape[1:3]
     k = max(1, -(-min_size // min(h, w)))
     ims = [Image.fromarray(f).resize((w * k, h * k), Image.Resampling.NEAREST) for f in seq]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=duration_ms, loop=0)
+    return Path(path)
 
 
 def walk_frames(images: np.ndarray, steps: int, nrow: int | None = None) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ganforge.training.latent_opt import optimize_latents
+from ganforge.optim import optimize_latents
 
 
 @dataclass

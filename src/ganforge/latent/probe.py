@@ -132,13 +132,15 @@ def probe(D: nn.Module, D_random: nn.Module, x_train: np.ndarray, y_train: np.nd
     return ProbeResult(rows, acc, len(y_test), dims, time.perf_counter() - t0)
 
 
-def random_like(D: nn.Module, seed: int = 0) -> nn.Module:
-    """A freshly initialised discriminator of D's architecture (from its run config)."""
+def random_like(trained, seed: int = 0) -> nn.Module:
+    """A freshly initialised discriminator of a :class:`~ganforge.latent.sources.TrainedDiscriminator`'s
+    architecture (from its run config)."""
     from ganforge.models import build_discriminator
 
+    D = trained.D
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        R = build_discriminator(D.config.model, tuple(D.img_shape), D.num_classes)
+        R = build_discriminator(trained.config.model, tuple(D.img_shape), D.num_classes)
     return R.eval()
 
 
@@ -147,8 +149,9 @@ def probe_run(path, sizes=(100, 1000, None), data: str | None = None, seed: int 
     """Probe the D of a GAN run on its dataset's labelled split (``data``: mnist | digits)."""
     from ganforge.latent.sources import load_discriminator
 
-    D = load_discriminator(path, "probe")
-    data = data or D.config.data.dataset
+    trained = load_discriminator(path, "probe")
+    D = trained.D
+    data = data or trained.config.data.dataset
     xtr, ytr, xte, yte = labelled_split(data)
     if tuple(D.img_shape) != (1, *xtr.shape[1:]):
         from ganforge.errors import ConfigError
@@ -158,7 +161,7 @@ def probe_run(path, sizes=(100, 1000, None), data: str | None = None, seed: int 
     if max_test is not None and max_test < len(yte):
         keep = np.sort(np.random.default_rng(seed).choice(len(yte), max_test, replace=False))
         xte, yte = xte[keep], yte[keep]
-    res = probe(D, random_like(D, seed), xtr, ytr, xte, yte, sizes, D.scaling, seed, max_all)
+    res = probe(D, random_like(trained, seed), xtr, ytr, xte, yte, sizes, trained.scaling, seed, max_all)
     res.notes.append(f"data {data}: {len(ytr)} train / {len(yte)} test images; features standardised; "
                      "LogisticRegression(C=1, lbfgs, max_iter=500)")
     return res

@@ -32,6 +32,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ganforge.data.batches import to_model_range
+
 PROPERTY_UNITS = {"ink": "px", "thickness": "px", "slant": "deg", "width": "px"}
 _EPS = 1e-6
 
@@ -45,8 +47,10 @@ def to_ink(x: torch.Tensor | np.ndarray, scaling: str = "tanh") -> torch.Tensor:
     """
     t = torch.as_tensor(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
     if t.dtype == torch.uint8:
-        t = t.float() / 255.0
+        t = to_model_range(t, "sigmoid")  # ink is the [0, 1] ("sigmoid") scale
     elif scaling == "tanh":
+        # Float to float, not through to_uint8: properties are steering targets, and
+        # quantising to uint8 would cut the gradient.
         t = (t.float() + 1.0) / 2.0
     else:
         t = t.float()

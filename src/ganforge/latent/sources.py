@@ -17,7 +17,8 @@ from ganforge.errors import CheckpointError, ConfigError
 
 
 def checkpoint_kind(path: str | Path) -> str:
-    """"gan" (also for checkpoints written before kinds existed), "vae", "classifier", ..."""
+    """The checkpoint's task ("gan" also for checkpoints written before kinds existed, "vae")
+    or "classifier"."""
     return checkpoint.load_state(checkpoint.resolve(path)).get("kind", "gan")
 
 
@@ -38,7 +39,20 @@ def load_gan_generator(path: str | Path, verb: str, ema: bool = True) -> nn.Modu
     return G
 
 
-def load_discriminator(path: str | Path, verb: str = "probe") -> nn.Module:
+@dataclass
+class TrainedDiscriminator:
+    """A GAN's trained D (eval mode) with the run's config: what a probe needs to read
+    images on D's scale and to build a fresh D of the same architecture."""
+
+    D: nn.Module
+    config: Config
+
+    @property
+    def scaling(self) -> str:
+        return self.config.data.scaling
+
+
+def load_discriminator(path: str | Path, verb: str = "probe") -> TrainedDiscriminator:
     """Trained D in eval mode, rebuilt from the checkpoint's config."""
     from ganforge.models import build_discriminator
 
@@ -51,9 +65,7 @@ def load_discriminator(path: str | Path, verb: str = "probe") -> nn.Module:
     except (KeyError, TypeError) as exc:
         raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
     checkpoint.load_module_weights(ckpt, "D", D)
-    D.scaling = cfg.data.scaling
-    D.config = cfg
-    return D.eval()
+    return TrainedDiscriminator(D.eval(), cfg)
 
 
 @dataclass
@@ -116,4 +128,6 @@ def check_classifier_fits(G: nn.Module, clf: Classifier) -> None:
 
 def to_classifier_range(x: torch.Tensor, scaling: str = "tanh") -> torch.Tensor:
     """A generator's output -> [-1, 1], the range classifiers here read."""
+    # Float to float, not data.batches' uint8 <-> model-range pair: steering backpropagates
+    # through this, and a round trip through uint8 would quantise and cut the gradient.
     return x if scaling == "tanh" else x * 2.0 - 1.0

@@ -16,9 +16,9 @@ adversarial example rather than a better digit). Two priors:
   the density, but a code G almost never saw).
 - ``"gaussian"``: the plain log-density ``-|z|**2 / 2``, which also pulls toward 0.
 
-Plain gradient steps on z, no optimizer object (DESIGN.md: optimizers live in
-``training/``); each step is clipped to ``max_step`` in norm per sample, a trust region
-that stops the first large classifier gradients from throwing z off the shell.
+Plain gradient steps on z, no optimizer object: each step is clipped to ``max_step`` in
+norm per sample, a trust region that stops the first large classifier gradients from
+throwing z off the shell.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from torch import nn
 
 from ganforge.config import ModelConfig
 from ganforge.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ganforge.models.diffaugment import attach_diffaugment
 from ganforge.models.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.registry import Registry
 
@@ -42,16 +41,13 @@ def _dcgan_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
 
 def build_generator(cfg: ModelConfig, img_shape: tuple[int, ...], num_classes: int = 0, output: str = "tanh") -> nn.Module:
     """A generator for images of ``img_shape`` (C,H,W) (or any shape for MLPs)."""
-    G = GENERATORS.get(cfg.generator)(cfg, tuple(img_shape), num_classes, output)
-    G.sampling_dropout = cfg.g_dropout_at_sampling and cfg.g_dropout > 0
-    return G
+    return GENERATORS.get(cfg.generator)(cfg, tuple(img_shape), num_classes, output)
 
 
 def build_discriminator(cfg: ModelConfig, img_shape: tuple[int, ...], num_classes: int = 0) -> nn.Module:
-    """A discriminator for images of ``img_shape``; with ``cfg.diffaugment`` its input is
-    augmented while it is in training mode (``ganforge.models.diffaugment``)."""
-    D = DISCRIMINATORS.get(cfg.discriminator)(cfg, tuple(img_shape), num_classes)
-    return attach_diffaugment(D, cfg.diffaugment)
+    """A discriminator for images of ``img_shape`` (DiffAugment is the GAN task's choice:
+    ``ganforge.models.diffaugment.attach_diffaugment``)."""
+    return DISCRIMINATORS.get(cfg.discriminator)(cfg, tuple(img_shape), num_classes)
 
 
 def has_batchnorm(module: nn.Module) -> bool:

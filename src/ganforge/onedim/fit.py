@@ -151,7 +151,11 @@ class Family:
     """A candidate family. ``params`` are the user-facing parameters (``param_names``);
     ``dist(P)`` maps them to a frozen ``scipy.stats`` distribution (or :class:`Mixture2`);
     ``fit(x, guess)`` is the MLE; ``transforms`` ('id' | 'log' | 'logit') map each
-    parameter to an unconstrained scale for Wald intervals."""
+    parameter to an unconstrained scale for Wald intervals.
+
+    Everything that makes a family special is a field here, so the fitting, testing and
+    verdict code below never names a family: a new family is one :func:`_register` call
+    (or a ``Family`` passed straight to :func:`fit_family` / :func:`gof_test`)."""
 
     key: str
     label: str
@@ -160,10 +164,30 @@ class Family:
     fit: Callable[..., np.ndarray]
     transforms: tuple[str, ...]
     positive: bool = False
-    fit_many: Callable[[np.ndarray], np.ndarray] | None = None  # vectorised MLE, (B, n) -> (B, k)
+    # Vectorised MLE of B bootstrap replicates: fit_many(Y (B, n), start (k,)) -> (B, k).
+    # ``start`` is the data's fit: closed forms ignore it, iterative estimators (the
+    # mixture's EM) start there and converge in a few dozen steps. None: ``fit`` row by row.
+    fit_many: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    # The data's MLE when it needs the seed: fit_seeded(x (n,), seed) -> (k,). A likelihood
+    # with several local maxima (the mixture) is fitted from seeded random restarts
+    # (sklearn GaussianMixture, n_init=3); bootstrap refits use ``fit_many`` from that fit
+    # instead. None: ``fit(x)``.
+    fit_seeded: Callable[[np.ndarray, int], np.ndarray] | None = None
+    # Parameters at which KS/AD are evaluated, for the data and every replicate alike:
+    # gof_params(P (k,) or (B, k), n) -> same shape. None: the MLE itself. Needed when the
+    # MLE sits on the edge of the support it defines (the uniform's min/max): there ln F
+    # = -inf and A² is infinite for every sample, so no bootstrap could tell fits apart.
+    gof_params: Callable[[np.ndarray, int], np.ndarray] | None = None
+    # Which refitted replicates define a proper distribution: params_valid(P (B, k)) ->
+    # bool (B,). None: every finite fit. Needed when a degenerate replicate fits without
+    # failing (all values rounded to one tie give the uniform a = b, zero width).
+    params_valid: Callable[[np.ndarray], np.ndarray] | None = None
     exact_ci: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
     ci_method: str = "Wald, observed information"
     note: str = ""
+    # The family a reader assumes unless told otherwise (the Normal: heights, measurement
+    # error); the verdict says so when the best family passes but this one is rejected.
+    baseline: bool = False
 
     @property
     def k(self) -> int:
@@ -205,13 +229,20 @@ def _uniform_ci(x, P):
     return np.array([[P[0] - q * r, P[0]], [P[1], P[1] + q * r]])
 
 
+def _uniform_gof_params(P, n):
+    # the unbiased endpoints (min - r/(n-1), max + r/(n-1)) lie just outside the sample
+    P = np.asarray(P, dtype=float)
+    r = P[..., 1] - P[..., 0]
+    return np.stack([P[..., 0] - r / (n - 1), P[..., 1] + r / (n - 1)], axis=-1)
+
+
 def _expon_ci(x, P):
     n = len(x)  # 2n·mean/scale ~ chi2(2n)
     t = 2 * n * P[0]
     return np.array([[t / stats.chi2.ppf(0.975, 2 * n), t / stats.chi2.ppf(0.025, 2 * n)]])
 
 
-def _normal_many(Y):
+def _normal_many(Y, start=None):
     return np.stack([Y.mean(axis=1), Y.std(axis=1)], axis=1)
 
 
@@ -227,19 +258,21 @@ _register(Family(
     dist=lambda P: stats.norm(_col(P, 0), _col(P, 1)),
     fit=lambda x, guess=None: np.array([x.mean(), x.std()]),
     fit_many=_normal_many, transforms=("id", "log"), exact_ci=_normal_ci, ci_method="exact (t and chi-square)",
+    baseline=True,
 ))
 _register(Family(
     "uniform", "Uniform", ("a", "b"),
     dist=lambda P: stats.uniform(_col(P, 0), _col(P, 1) - _col(P, 0)),
     fit=lambda x, guess=None: np.array([x.min(), x.max()]),
-    fit_many=lambda Y: np.stack([Y.min(axis=1), Y.max(axis=1)], axis=1),
+    fit_many=lambda Y, start=None: np.stack([Y.min(axis=1), Y.max(axis=1)], axis=1),
+    gof_params=_uniform_gof_params, params_valid=lambda P: P[:, 1] > P[:, 0],
     transforms=("id", "id"), exact_ci=_uniform_ci, ci_method="exact (spacings pivot)",
 ))
 _register(Family(
     "lognormal", "Lognormal", ("mu_log", "sigma_log"), positive=True,
     dist=lambda P: stats.lognorm(_col(P, 1), scale=np.exp(_col(P, 0))),
     fit=lambda x, guess=None: np.array([np.log(x).mean(), np.log(x).std()]),
-    fit_many=lambda Y: _normal_many(np.log(Y)),
+    fit_many=lambda Y, start=None: _normal_many(np.log(Y)),
     transforms=("id", "log"), exact_ci=lambda x, P: _normal_ci(np.log(x), P),
     ci_method="exact on log scale",
 ))
@@ -260,7 +293,7 @@ _register(Family(
     "exponential", "Exponential", ("scale",), positive=True,
     dist=lambda P: stats.expon(scale=_col(P, 0)),
     fit=lambda x, guess=None: np.array([x.mean()]),
-    fit_many=lambda Y: Y.mean(axis=1, keepdims=True),
+    fit_many=lambda Y, start=None: Y.mean(axis=1, keepdims=True),
     transforms=("log",), exact_ci=_expon_ci, ci_method="exact (chi-square)",
 ))
 _register(Family(
@@ -286,6 +319,7 @@ _register(Family(
     "mixture2", "Normal mixture (2)", ("w1", "mu1", "sigma1", "mu2", "sigma2"),
     dist=lambda P: Mixture2(_col(P, 0), _col(P, 1), _col(P, 2), _col(P, 3), _col(P, 4)),
     fit=lambda x, guess=None: _fit_mixture(x) if guess is None else _em_mixture(x[None], guess)[0],
+    fit_many=_em_mixture, fit_seeded=_fit_mixture,
     transforms=("logit", "id", "log", "id", "log"),
 ))
 
@@ -384,23 +418,14 @@ def _gof_stats(fam: Family, Ys: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _gof_params(fam: Family, x: np.ndarray, P: np.ndarray) -> np.ndarray:
-    # The uniform MLE puts min and max exactly on the support edges, where ln F = -inf and
-    # A² is infinite for every sample; the tests therefore use the unbiased endpoints
-    # (min - r/(n-1), max + r/(n-1)) for the data and every replicate alike.
-    if fam.key != "uniform":
-        return P
-    P = np.asarray(P, dtype=float)
-    n = x.shape[-1]
-    r = P[..., 1] - P[..., 0]
-    return np.stack([P[..., 0] - r / (n - 1), P[..., 1] + r / (n - 1)], axis=-1)
+    # see Family.gof_params: an MLE on the support's edge makes A² infinite
+    return P if fam.gof_params is None else fam.gof_params(P, x.shape[-1])
 
 
 def _fit_rows(fam: Family, Y: np.ndarray, guess: np.ndarray) -> np.ndarray:
     if fam.fit_many is not None:
         with np.errstate(all="ignore"):
-            return fam.fit_many(Y)
-    if fam.key == "mixture2":
-        return _em_mixture(Y, guess)
+            return fam.fit_many(Y, guess)
     out = np.full((Y.shape[0], fam.k), np.nan)
     for b in range(Y.shape[0]):
         try:
@@ -445,8 +470,8 @@ def gof_test(fam: Family, x: np.ndarray, params: np.ndarray, *, n_mc: int = 199,
     if ok_rows.any():
         P[ok_rows] = _fit_rows(fam, Y[ok_rows], np.asarray(params))
     good = ok_rows & np.all(np.isfinite(P), axis=1)
-    if fam.key == "uniform":
-        good &= P[:, 1] > P[:, 0]
+    if fam.params_valid is not None:
+        good &= fam.params_valid(P)
     Ys = np.sort(Y[good], axis=1)
     ks, ad = _gof_stats(fam, Ys, _gof_params(fam, Ys, P[good]))
     B = int(good.sum())
@@ -612,7 +637,7 @@ def fit_family(fam: Family, x: np.ndarray, *, seed: int = 0) -> FamilyFit:
     n = len(x)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        P = _fit_mixture(x, seed) if fam.key == "mixture2" else np.asarray(fam.fit(x), dtype=float)
+        P = np.asarray(fam.fit(x) if fam.fit_seeded is None else fam.fit_seeded(x, seed), dtype=float)
     if not np.all(np.isfinite(P)):
         raise DataError(f"the {fam.label} fit did not converge")
     ll = -_nll(fam, x, P)
@@ -703,9 +728,9 @@ def verdict(report: FitReport) -> str:
     if best.gof.ad_p >= a:
         s = (f"{best.family.label} fits best by {R}{tie} and the tests do not reject it "
              f"(AD p = {p(best)}, KS p = {fmt_p(best.gof.ks_p, best.gof.n_mc)})")
-        normal = report.get("normal")
-        if best.key != "normal" and normal is not None and normal.gof is not None and normal.gof.ad_p < a:
-            s += f"; a single Normal is rejected (AD p = {p(normal)})"
+        base = next((f for f in fits if f.family.baseline), None)
+        if base is not None and base is not best and base.gof is not None and base.gof.ad_p < a:
+            s += f"; a single {base.family.label} is rejected (AD p = {p(base)})"
         return s + "."
     ok = [f for f in fits if f.gof is not None and f.gof.ad_p >= a]
     if ok:

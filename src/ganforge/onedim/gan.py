@@ -47,7 +47,7 @@ class GanFit:
 def gan_config(steps: int = 3000, seed: int = 0, batch_size: int = 128, z_dim: int = 8, hidden: int = 32):
     """The 1-D recipe: G z(8-d Gaussian) → 32 → 32 → 1 (no output activation), D 1 → 32 → 32
     → logit, BCE with the non-saturating G loss, Adam (lr 1e-3, β1 0.5) for both."""
-    from ganforge.config import Config, DataConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
+    from ganforge.config import Config, DataConfig, GANConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig
 
     opt = OptimConfig(name="adam", lr=1e-3, betas=(0.5, 0.999))
     return Config(
@@ -55,8 +55,7 @@ def gan_config(steps: int = 3000, seed: int = 0, batch_size: int = 128, z_dim: i
         data=DataConfig(dataset="in-memory column"),
         model=ModelConfig(z_dim=z_dim, g_hidden=(hidden, hidden), d_hidden=(hidden, hidden), d_dropout=0.0, g_batchnorm=False,
                           output="none"),
-        loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-        g_optim=opt, d_optim=opt,
+        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"), g_optim=opt, d_optim=opt),
         train=TrainConfig(steps=steps, batch_size=batch_size, seed=seed, threads=1, log_every=max(1, steps // 20),
                           sample_every=steps, checkpoint_every=steps, keep_checkpoints=1),
     )

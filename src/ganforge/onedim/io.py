@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.errors import DataError
+from ganforge.files import atomic_path
 
 #: fewer values than this cannot support a fit with CIs and a goodness-of-fit test.
 MIN_VALUES = 8
@@ -302,22 +303,19 @@ def write_values(path: str | Path, values: np.ndarray, *, name: str = "value", g
                  by: str | None = None) -> Path:
     """Write samples as .npy (values only) or CSV/TSV/text with a header; atomic (temp + rename)."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     if path.suffix.lower() == ".npy":
         if groups is not None:
             raise DataError(f"{path} would lose the group labels; write the grouped sample to a .csv file instead.")
-        with open(tmp, "wb") as fh:
+        # A file object: given a name, np.save appends ".npy" unless it ends so (".NPY" does not).
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, np.asarray(values, dtype=np.float64))
     else:
         delim = "\t" if path.suffix.lower() == ".tsv" else ","
-        with open(tmp, "w", newline="") as fh:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
             w = csv.writer(fh, delimiter=delim)
             w.writerow([by or "group", name] if groups is not None else [name])
             if groups is not None:
                 w.writerows([g, repr(float(v))] for g, v in zip(groups, values))
             else:
                 w.writerows([repr(float(v))] for v in values)
-    tmp.replace(path)
     return path

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ganforge.files import atomic_path
+
 
 def _plt():
     import matplotlib
@@ -97,12 +99,10 @@ def plot_compare(a: np.ndarray, b: np.ndarray, path: str | Path, *, name_a: str 
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=90)
-    tmp.replace(path)
     import matplotlib.pyplot as plt
 
+    # The CLI documents these files as PNG: format fixed, whatever path's suffix says.
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
-    return path
+    return Path(path)

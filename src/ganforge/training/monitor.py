@@ -1,5 +1,6 @@
-"""What a training run shows and writes: progress bar, metrics.jsonl, sample grids,
-the loss curve, and health checks (non-finite losses; D winning outright)."""
+"""What a training run shows and writes: progress bar, metrics.jsonl, the loss curve,
+and the health check every family shares (a non-finite statistic stops the run). Checks
+that only make sense for one family (the GAN's "D wins") live in its task."""
 
 from __future__ import annotations
 
@@ -19,26 +20,19 @@ class Monitor:
     """Accumulates step statistics as device tensors and syncs with the host only every
     ``log_every`` steps (one ``.item()`` batch per window, not per step)."""
 
-    def __init__(self, run_dir: Path, total_steps: int, start_step: int, batch_size: int, d_steps: int,
-                 probabilities: bool, d_wins_patience: int = 20, quiet: bool = False):
+    def __init__(self, run_dir: Path, total_steps: int, start_step: int, images_per_step: int,
+                 labels: dict[str, str], quiet: bool = False):
         self.run_dir = run_dir
         self.metrics_path = run_dir / "metrics.jsonl"
         self.sums: dict[str, torch.Tensor] = {}
         self.count = 0
-        self.images_per_step = batch_size * d_steps
-        self.probabilities = probabilities
-        self.d_wins_patience = d_wins_patience
-        self.d_wins_streak = 0
-        self.warned = False
+        self.images_per_step = images_per_step
+        self.labels = {**labels, "img_per_s": "img/s"}  # metrics.jsonl key -> progress-bar label
         self.t0 = time.perf_counter()
         self.window_start = self.t0
         self.window_steps = 0
         self.bar = tqdm(total=total_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
                         disable=quiet, file=sys.stderr)
-
-    # metrics.jsonl key -> progress-bar label
-    POSTFIX = {"d_loss": "D", "g_loss": "G", "d_real": "D(x)", "d_fake": "D(G(z))", "elbo": "ELBO", "kl": "KL",
-               "img_per_s": "img/s"}
 
     def add(self, stats: dict[str, torch.Tensor]) -> None:
         for k, v in stats.items():
@@ -68,9 +62,8 @@ class Monitor:
                 f"{', '.join(bad)} became NaN/Inf near step {step}; training stopped and {where}: "
                 "lower the learning rates or try another loss."
             )
-        shown = {label: row[k] for k, label in self.POSTFIX.items() if k in row}
+        shown = {label: row[k] for k, label in self.labels.items() if k in row}
         self.bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=False)
-        self._check_d_wins(row, step)
         return row
 
     def record(self, row: dict) -> None:
@@ -79,18 +72,6 @@ class Monitor:
             f.write(json.dumps(row) + "\n")
         if "fid" in row:
             self.write(f"step {row['step']}: FID {row['fid']:.2f} ({row.get('eval_samples')} samples)")
-
-    def _check_d_wins(self, row: dict, step: int) -> None:
-        # D(G(z)) ~ 0 for long: D rejects every fake and G's gradient vanishes (saturating loss)
-        # or G has collapsed; the lecture's "problem with BCE".
-        if not self.probabilities:
-            return
-        self.d_wins_streak = self.d_wins_streak + 1 if row.get("d_fake", 1.0) < 0.01 else 0
-        if self.d_wins_streak >= self.d_wins_patience and not self.warned:
-            self.warned = True
-            self.write(f"warning: D(G(z)) < 0.01 for {self.d_wins_streak} log windows up to step {step}: the "
-                       "discriminator wins outright; try the non-saturating G loss, label smoothing, a lower D "
-                       "learning rate or dropout in D.")
 
     def write(self, msg: str) -> None:
         self.bar.write(msg, file=sys.stderr)
@@ -118,18 +99,21 @@ def plot_losses(metrics_path: Path, out: Path) -> Path | None:
         axes[2].plot([r["step"] for r in evals], [r["fid"] for r in evals], "o-")
         axes[2].set_xlabel("generator step")
         axes[2].set_title(f"FID ({evals[0].get('eval_samples')} samples, MNIST extractor)")
-    for k in ("d_loss", "g_loss", "penalty", "recon", "kl"):
-        if k in rows[0]:
-            ax1.plot(steps, [r[k] for r in rows], label=k)
-    ax1.set_xlabel("generator step")
+    # Right: the GAN's D outputs or the VAE's ELBO; left: every other statistic the task logs,
+    # so a new family's curves appear without touching this function.
+    outputs = {"d_real": "D(x)", "d_fake": "D(G(z))", "elbo": "ELBO (nats)"}
+    for k in rows[0]:
+        if k not in outputs and k not in ("step", "time_s", "img_per_s"):
+            ax1.plot(steps, [r.get(k, math.nan) for r in rows], label=k)
     ax1.set_title("losses")
-    ax1.legend()
-    for k, lab in (("d_real", "D(x)"), ("d_fake", "D(G(z))"), ("elbo", "ELBO (nats)")):
+    for k, lab in outputs.items():
         if k in rows[0]:
             ax2.plot(steps, [r[k] for r in rows], label=lab)
-    ax2.set_xlabel("generator step")
     ax2.set_title("ELBO" if "elbo" in rows[0] else "discriminator outputs")
-    ax2.legend()
+    for ax in (ax1, ax2):
+        ax.set_xlabel("step")
+        if ax.lines:
+            ax.legend()
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)

@@ -115,7 +115,7 @@ def synthetic_set(run_dir, per_class: int, num_classes: int, seed: int) -> tuple
         raise ConfigError(f"{run_dir} is conditional on {G.num_classes} classes but the data has {num_classes}; "
                           "pass a conditional GAN trained on this dataset.")
     x, y = sample_outputs(G, per_class * num_classes, seed=seed, labels=class_grid_labels(num_classes, per_class))
-    return to_classifier_range(x, getattr(G, "scaling", "tanh")).clamp(-1, 1), y
+    return to_classifier_range(x, G.scaling).clamp(-1, 1), y
 
 
 @torch.no_grad()
@@ -168,7 +168,7 @@ class AugmentResult:
 def run_augment(cfg: AugmentConfig, log=print) -> AugmentResult:
     """Run every (n, arm, seed) cell; see the module docstring for the arms."""
     from ganforge.latent.splits import balanced_subset, labelled_split, to_model_images
-    from ganforge.training.classifier import accuracy, fit_classifier
+    from ganforge.optim import accuracy, fit_classifier
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -234,7 +234,7 @@ def train_reference_classifier(data: str, out: str | Path, steps: int = 1500, wi
     Returns (checkpoint folder, test accuracy)."""
     from ganforge.latent.sources import save_classifier
     from ganforge.latent.splits import labelled_split, to_model_images
-    from ganforge.training.classifier import accuracy, fit_classifier
+    from ganforge.optim import accuracy, fit_classifier
 
     xtr, ytr, xte, yte = labelled_split(data)
     k = int(ytr.max()) + 1

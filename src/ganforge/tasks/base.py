@@ -1,0 +1,101 @@
+"""The contract between the training harness and a model family.
+
+A :class:`Task` is one model family (GAN, VAE, ...). Constructing it *is* the build step:
+it makes its modules and optimizers from its own config section and the data's shape.
+The harness then only ever calls :meth:`Task.step`, :meth:`Task.preview`,
+:meth:`Task.sampler` and :meth:`Task.health`, and saves ``modules`` and ``optimizers`` in
+checkpoints. It never looks inside: a new family is one new file (docs/architecture.md).
+
+Rules every task keeps (DESIGN.md):
+- ``step`` is the only code that steps the task's optimizers; it returns *detached*
+  device tensors (no ``.item()``: that is a host sync, done once per log window);
+- every random draw in ``step`` comes from the :class:`~ganforge.data.batches.Feed` or
+  the global torch RNG (seeded by the harness), so a resume is bit-exact;
+- schedules (learning rate, stage, α) are pure functions of ``step``;
+- modules keep the names they are checkpointed under, so checkpoints stay loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ganforge.config import Config
+from ganforge.data.batches import Feed
+from ganforge.data.training import DataSpec
+from ganforge.sampler import Sampler
+
+
+class Task(ABC):
+    """One model family, built for one run. Subclasses set ``modules`` and ``optimizers``
+    in ``__init__`` (exactly what a checkpoint saves, under these names)."""
+
+    #: metrics.jsonl key -> progress-bar label, for the statistics this family reports.
+    progress: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, cfg: Config, spec: DataSpec, device: torch.device):
+        self.cfg, self.spec, self.device = cfg, spec, device
+        self.modules: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        bf16 = cfg.train.bf16
+        self.autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+
+    @abstractmethod
+    def step(self, feed: Feed, step: int) -> dict[str, torch.Tensor]:
+        """One training step (0-based ``step``): draw what it needs from ``feed``, update the
+        networks, return detached statistics keyed as in metrics.jsonl."""
+
+    @property
+    def images_per_step(self) -> int:
+        """Real images one step consumes (for img/s)."""
+        return self.cfg.train.batch_size
+
+    @abstractmethod
+    def preview(self) -> tuple[torch.Tensor, int]:
+        """(images (N,C,H,W) in the model's range, images per row) for the progress grid,
+        from inputs fixed when the task was built, so successive grids show learning.
+        Must not change any training RNG."""
+
+    @abstractmethod
+    def sampler(self) -> Sampler:
+        """The model as a :class:`~ganforge.sampler.Sampler` (shares the live weights)."""
+
+    def state(self) -> dict:
+        """JSON-able facts a checkpoint's ``state.json`` records for rebuilding the sampler."""
+        return {}
+
+    def health(self, row: dict, step: int) -> list[str]:
+        """Warnings this family raises from one metrics row (e.g. "D wins"); none by default."""
+        return []
+
+    def train_mode(self) -> None:
+        """Put every module in the mode training starts in."""
+        for module in self.modules.values():
+            module.train()
+
+    @classmethod
+    @abstractmethod
+    def load_sampler(cls, cfg: Config, state: dict, ckpt: Path, *, ema: bool = True,
+                     device: str | torch.device = "cpu") -> Sampler:
+        """Rebuild the sampler from a checkpoint written by this task (``state.json`` and
+        ``model.safetensors`` in ``ckpt``), in eval mode on ``device``."""
+
+
+def load_generator_net(cfg: Config, state: dict, ckpt: Path, name: str, device) -> nn.Module:
+    """The generator network ``name`` ("G", "G_ema") of a checkpoint, built from its config
+    and ``state.json`` (image shape, classes, output activation) and loaded strictly."""
+    from ganforge import checkpoint
+    from ganforge.errors import CheckpointError
+    from ganforge.models import build_generator
+
+    try:
+        G = build_generator(cfg.model, tuple(state["img_shape"]), state["num_classes"], state["output"])
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
+    checkpoint.load_module_weights(ckpt, name, G)
+    return G.to(device)

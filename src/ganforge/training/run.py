@@ -1,0 +1,135 @@
+"""A run on disk: its numbered directory, ``config.json``, checkpoints (with everything a
+bit-exact resume needs), the progress grids, and the signals that stop it cleanly.
+
+Knows nothing about model families: it saves a task's ``modules`` and ``optimizers`` under
+their own names, and the :class:`~ganforge.data.batches.Feed`'s position and RNG states.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import threading
+from pathlib import Path
+
+import torch
+
+from ganforge import checkpoint
+from ganforge.config import Config
+from ganforge.data.batches import Feed
+from ganforge.errors import CheckpointError, ConfigError
+from ganforge.files import write_atomic
+from ganforge.images import save_grid
+from ganforge.sampler import to_uint8_images
+from ganforge.tasks.base import Task
+
+#: state.json "format": 2 = the config has a task section (release 0.2); absent = release 0.1,
+#: whose config is migrated by Config.from_dict.
+STATE_FORMAT = 2
+
+
+def new_run_dir(root: str | Path, name: str) -> Path:
+    """``root/NNN-name``, numbered after the highest existing run."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"--runs-dir {root} is a file; pass a directory (it is created if missing).")
+    root.mkdir(parents=True, exist_ok=True)
+    nums = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
+    run = root / f"{max(nums, default=0) + 1:03d}-{name}"
+    run.mkdir()
+    return run
+
+
+def resumable(cfg: Config) -> Config:
+    """The part of the config that must match on resume (everything but the length)."""
+    return cfg.override({"train.steps": 1})
+
+
+class Run:
+    """One run directory. ``last_good`` is the newest checkpoint written (None before the first)."""
+
+    def __init__(self, run_dir: Path, cfg: Config, last_good: Path | None = None):
+        self.dir, self.cfg, self.last_good = run_dir, cfg, last_good
+        self.ckpt_root = run_dir / "checkpoints"
+
+    @classmethod
+    def create(cls, root: str | Path, cfg: Config) -> "Run":
+        run_dir = new_run_dir(root, cfg.name)
+        write_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=1))
+        return cls(run_dir, cfg)
+
+    @classmethod
+    def reopen(cls, run_dir: str | Path, cfg: Config) -> "Run":
+        """An existing run to continue with ``cfg`` (which may only differ in its length)."""
+        run_dir = Path(run_dir)
+        ckpt = checkpoint.resolve(run_dir)
+        state = checkpoint.load_state(ckpt)
+        try:
+            saved = Config.from_dict(state["config"])
+        except KeyError:
+            raise CheckpointError(f"{ckpt}/state.json has no config; it was not written by ganforge train.") from None
+        if saved != resumable(cfg):
+            raise ConfigError(f"{run_dir} was trained with a different configuration; resume with the same one "
+                              "(only train.steps may change).")
+        start = int(state.get("step", 0))
+        if start >= cfg.train.steps:
+            raise ConfigError(f"{run_dir} already has {start} steps; raise --steps above {start} to continue.")
+        return cls(run_dir, cfg, ckpt)
+
+    def restore(self, task: Task, feed: Feed) -> int:
+        """Load weights, optimizer and RNG states of the latest checkpoint; return its step."""
+        ckpt = self.last_good
+        state = checkpoint.load_state(ckpt)
+        for name, module in task.modules.items():
+            checkpoint.load_module_weights(ckpt, name, module)
+        rng = checkpoint.load_training_state(ckpt, task.optimizers)
+        torch.set_rng_state(rng["torch"])
+        feed.load_state(state["data"], rng)
+        return int(state["step"])
+
+    def save(self, task: Task, feed: Feed, step: int, name: str | None = None) -> Path:
+        """A checkpoint of everything a bit-exact resume needs; ``name`` (e.g. "best") keeps
+        a named snapshot beside the step-* ones."""
+        position, rng = feed.state()
+        state = {"kind": self.cfg.kind, "format": STATE_FORMAT, "config": resumable(self.cfg).to_dict(),
+                 "img_shape": list(task.spec.shape), "num_classes": task.spec.num_classes, **task.state(),
+                 "data": position}
+        path = checkpoint.save_checkpoint(self.ckpt_root, step, task.modules, state, task.optimizers,
+                                          {"torch": torch.get_rng_state(), **rng},
+                                          keep=self.cfg.train.keep_checkpoints, name=name)
+        if name is None:
+            self.last_good = path
+        return path
+
+    def write_grid(self, task: Task, step: int) -> Path | None:
+        """``samples/step-NNNNNNN.png`` and ``samples/latest.png`` from the task's preview."""
+        if not task.spec.is_image:
+            return None
+        imgs, nrow = task.preview()
+        u8 = to_uint8_images(imgs.float().cpu(), self.cfg.data.scaling)
+        save_grid(u8, self.dir / "samples" / f"step-{step:07d}.png", nrow=nrow)
+        return save_grid(u8, self.dir / "samples" / "latest.png", nrow=nrow)
+
+
+class StopSignals:
+    """Ctrl-C / SIGTERM set ``requested``: the loop finishes the current step, writes a
+    checkpoint and returns. A second Ctrl-C gives up immediately."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        for s, h in (self._previous or {}).items():
+            signal.signal(s, h)

@@ -1,0 +1,105 @@
+"""The GAN task: the freezing contract of its D and G steps (the lecture's alternating
+minimisation), its compatibility checks, and its family-only health check."""
+
+import pytest
+import torch
+
+from ganforge.config import LossConfig, OptimConfig
+from ganforge.models import MLPDiscriminator, MLPGenerator
+from ganforge.optim import make_optimizer
+from ganforge.tasks.gan import Objective, d_step, frozen, g_step
+
+
+def _nets():
+    torch.manual_seed(0)
+    G = MLPGenerator(4, (1, 3, 3), hidden=(8,))
+    D = MLPDiscriminator((1, 3, 3), hidden=(8,), dropout=0.0)
+    return G, D
+
+
+def _snap(m):
+    return [p.detach().clone() for p in m.parameters()]
+
+
+def test_g_step_leaves_d_untouched_and_restores_requires_grad():
+    G, D = _nets()
+    obj = Objective.from_config(LossConfig())
+    opt_g = make_optimizer(G.parameters(), OptimConfig())
+    d_before, g_before = _snap(D), _snap(G)
+    g_step(G, D, opt_g, torch.randn(5, 4), None, obj)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert all(p.grad is None for p in D.parameters())  # no gradient even accumulated in D
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+    assert all(p.requires_grad for p in D.parameters())
+
+
+def test_d_step_leaves_g_untouched():
+    G, D = _nets()
+    obj = Objective.from_config(LossConfig())
+    opt_d = make_optimizer(D.parameters(), OptimConfig("sgd", 0.1))
+    d_before, g_before = _snap(D), _snap(G)
+    stats = d_step(G, D, opt_d, torch.rand(5, 1, 3, 3) * 2 - 1, None, torch.randn(5, 4), obj)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+    assert all(p.grad is None for p in G.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert 0 < stats["d_real"] < 1 and 0 < stats["d_fake"] < 1
+
+
+def test_frozen_restores_on_error():
+    _, D = _nets()
+    with pytest.raises(RuntimeError):
+        with frozen(D):
+            raise RuntimeError
+    assert all(p.requires_grad for p in D.parameters())
+
+
+def _task(cfg, shape=(1, 8, 8), k=0):
+    from ganforge.data.training import DataSpec
+    from ganforge.tasks.gan import GANTask
+
+    return GANTask(cfg, DataSpec(shape, k, True), torch.device("cpu"))
+
+
+def test_d_wins_warning_fires_once_after_patience_and_only_for_probabilities(tiny_cfg):
+    task = _task(tiny_cfg.override({"train.d_wins_patience": 3}))  # the key of release 0.1 still works
+    assert task.t.d_wins_patience == 3
+    winning = {"d_fake": 0.001}
+    assert task.health(winning, 1) == [] and task.health({"d_fake": 0.5}, 2) == []  # the streak restarts
+    assert [task.health(winning, s) for s in (3, 4)] == [[], []]
+    (msg,) = task.health(winning, 5)
+    assert "D(G(z)) < 0.01 for 3 log windows up to step 5" in msg
+    assert task.health(winning, 6) == []  # once per run
+    critic = _task(tiny_cfg.override({"loss.d_loss": "wasserstein", "loss.g_loss": "wasserstein", "loss.clip": 0.01,
+                                      "train.d_wins_patience": 1}))
+    assert critic.health({"d_fake": -5.0}, 1) == []  # critic scores are not probabilities
+
+
+@pytest.mark.parametrize("sets, message", [
+    ({"loss.penalty": "gp", "model.d_batchnorm": True}, "BatchNorm in the critic"),
+    ({"loss.d_loss": "wasserstein", "loss.g_loss": "wasserstein"}, "Lipschitz"),
+    ({"model.projection": True}, "conditional discriminator"),
+])
+def test_incompatible_options_are_refused_at_construction(tiny_cfg, tmp_path, sets, message):
+    from ganforge.errors import ConfigError
+    from ganforge.training import train
+
+    with pytest.raises(ConfigError, match=message):
+        train(tiny_cfg.override(sets), runs_root=tmp_path / "runs", quiet=True)
+    assert not (tmp_path / "runs").exists()  # refused before the run directory was made
+
+
+def test_clipping_without_a_critic_is_refused_by_the_config(tiny_cfg):
+    from ganforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="weight clipping belongs to the Wasserstein critic"):
+        tiny_cfg.override({"loss.clip": 0.01})
+
+
+def test_preview_leaves_training_rng_and_modes_alone(tiny_cfg):
+    task = _task(tiny_cfg.override({"model.g_dropout": 0.3}))
+    task.train_mode()
+    state = torch.get_rng_state()
+    imgs, nrow = task.preview()
+    assert imgs.shape == (64, 1, 8, 8) and nrow == 8
+    assert torch.equal(state, torch.get_rng_state())
+    assert task.G.training and task.D.training
