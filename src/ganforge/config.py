@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -17,14 +19,86 @@ from typing import Any, ClassVar
 from ganforge.errors import ConfigError
 
 
+#: Counts (steps, batch sizes, cadences) above this overflow the int32 sizes torch indexes with.
+MAX_COUNT = 2**31 - 1
+#: Widths (z_dim, hidden layers, channels) above this would need more memory than any machine has.
+MAX_WIDTH = 65536
+#: torch.manual_seed takes 64 bits; numpy's generators are seeded from the same value, so keep it signed.
+MAX_SEED = 2**63 - 1
+#: train.device: what torch.device accepts and ganforge can run on (availability: ganforge.devices).
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]+)?|mps")
+
+
 def _choice(value: Any, name: str, choices) -> None:
     if value not in choices:
         raise ConfigError(f"{name}={value!r} is not valid; choose one of: {', '.join(map(str, choices))}.")
 
 
-def _positive(value: float, name: str, allow_zero: bool = False) -> None:
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}.")
+def _finite(value: float) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _positive(value: float, name: str, allow_zero: bool = False, most: int | float = MAX_COUNT) -> None:
+    """A finite number > 0 (or >= 0) and at most ``most``: NaN and inf pass ``value < 0`` unnoticed."""
+    what = "an integer" if isinstance(value, int) else "a finite number"
+    if not _finite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be {what} {'>= 0' if allow_zero else '> 0'}, got {value}.")
+    if value > most:
+        raise ConfigError(f"{name} must be at most {most}, got {value}.")
+
+
+def _unit(value: float, name: str, hi: float = 1.0) -> None:
+    """A finite number in [0, hi)."""
+    if not _finite(value) or not 0 <= value < hi:
+        raise ConfigError(f"{name} must be in [0, {hi:g}), got {value}.")
+
+
+def _widths(value: tuple, name: str) -> None:
+    for w in value:
+        _positive(w, f"every width in {name}", most=MAX_WIDTH)
+
+
+def _typecheck(obj, prefix: str) -> None:
+    """Refuse a field of the wrong type (the Python API; files and --set are coerced by
+    ``_from_dict`` first), so that no comparison below meets a string or None. Lists given
+    for tuple fields become tuples."""
+    hints = typing.get_type_hints(type(obj))
+    for f in fields(obj):
+        hint, value = hints[f.name], getattr(obj, f.name)
+        if hint is Any or dataclasses.is_dataclass(hint):
+            continue
+        if typing.get_origin(hint) is tuple:
+            if isinstance(value, list):
+                value = tuple(value)
+                object.__setattr__(obj, f.name, value)
+            args = typing.get_args(hint)
+            ok = isinstance(value, tuple)
+            if ok and args[-1] is not Ellipsis and len(value) != len(args):
+                raise ConfigError(f"config key {prefix + f.name!r} expects exactly {len(args)} numbers, got {value!r}.")
+            elem_types = [args[0]] * len(value) if args[-1] is Ellipsis else args
+            ok = ok and all(_is(t, v) for t, v in zip(elem_types, value))
+        else:
+            ok = _is(hint, value)
+        if not ok:
+            raise ConfigError(f"config key {prefix + f.name!r} expects {_type_name(hint)}, got {value!r}.")
+
+
+def _is(hint, value) -> bool:
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint) -> str:
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        elem = getattr(args[0], "__name__", str(args[0]))
+        return f"a list of {elem}" if args[-1] is Ellipsis else f"a list of {len(args)} {elem}"
+    return getattr(hint, "__name__", str(hint))
 
 
 @dataclass(frozen=True)
@@ -38,9 +112,12 @@ class DataConfig:
     conditional: bool = False  # feed class labels to G and D (needs labels)
 
     def __post_init__(self):
+        _typecheck(self, "data.")
+        if not self.dataset.strip():
+            raise ConfigError("data.dataset is empty; name a dataset (mnist, digits), an .npz/.npy file or an image folder.")
         _choice(self.scaling, "data.scaling", ("tanh", "sigmoid"))
         _choice(self.channels, "data.channels", (0, 1, 3))
-        _positive(self.image_size, "data.image_size")
+        _positive(self.image_size, "data.image_size", most=4096)
 
 
 @dataclass(frozen=True)
@@ -65,14 +142,16 @@ class ModelConfig:
     projection: bool = False  # conditional D: projection discriminator instead of concatenation
 
     def __post_init__(self):
+        _typecheck(self, "model.")
         _choice(self.noise, "model.noise", ("gaussian", "uniform"))
         _choice(self.output, "model.output", ("auto", "tanh", "sigmoid", "none"))
         _choice(self.upsample, "model.upsample", ("transpose", "nearest"))
-        _positive(self.z_dim, "model.z_dim")
+        _positive(self.z_dim, "model.z_dim", most=MAX_WIDTH)
+        _positive(self.width, "model.width", most=MAX_WIDTH)
+        _widths(self.g_hidden, "model.g_hidden")
+        _widths(self.d_hidden, "model.d_hidden")
         for name in ("g_dropout", "d_dropout"):
-            v = getattr(self, name)
-            if not 0 <= v < 1:
-                raise ConfigError(f"model.{name} must be in [0, 1), got {v}.")
+            _unit(getattr(self, name), f"model.{name}")
 
 
 @dataclass(frozen=True)
@@ -87,10 +166,11 @@ class LossConfig:
     clip: float = 0.0  # WGAN weight clipping bound c (0 = off)
 
     def __post_init__(self):
-        if not 0 <= self.label_smoothing < 0.5:
-            raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}.")
+        _typecheck(self, "task.loss.")
+        _unit(self.label_smoothing, "loss.label_smoothing", 0.5)
         _choice(self.penalty, "loss.penalty", ("none", "gp", "r1"))
-        _positive(self.clip, "loss.clip", allow_zero=True)
+        _positive(self.penalty_weight, "loss.penalty_weight", allow_zero=True, most=math.inf)
+        _positive(self.clip, "loss.clip", allow_zero=True, most=math.inf)
         if self.d_loss == "wasserstein" and self.g_loss not in ("wasserstein", "hinge"):
             # A critic's scores are not log-odds, so log-likelihood G losses do not apply to them.
             raise ConfigError(
@@ -114,8 +194,12 @@ class OptimConfig:
     momentum: float = 0.0  # SGD / RMSprop
 
     def __post_init__(self):
+        _typecheck(self, "optimizer.")
         _choice(self.name, "optimizer name", ("adam", "sgd", "rmsprop"))
-        _positive(self.lr, "lr")
+        _positive(self.lr, "an optimizer's lr", most=math.inf)
+        for b in self.betas:  # Adam's moment decay rates: 1 never forgets, beyond it diverges
+            _unit(b, "each of an optimizer's betas")
+        _unit(self.momentum, "an optimizer's momentum")
 
 
 @dataclass(frozen=True)
@@ -133,16 +217,27 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 2
     bf16: bool = False  # bf16 autocast for forward passes (CPU with AVX-512 bf16, or GPU)
+    # GPU options (docs/distributed.md has their measured effect); off by default, the CPU pays nothing.
+    channels_last: bool = False  # NHWC memory format for convolutional networks and image batches
+    compile: bool = False  # torch.compile of the forward passes (gradient penalties' double backward stays eager)
     eval_every: int = 0  # every N steps: a cheap FID (MNIST extractor) -> metrics.jsonl; keeps checkpoints/best
     eval_samples: int = 2000  # samples per cheap FID
     early_stop: int = 0  # stop after this many evaluations without a better FID (0 = never)
+    tensorboard: bool = False  # also write the metrics and grids as TensorBoard events (extra ganforge[tensorboard])
 
     def __post_init__(self):
+        _typecheck(self, "train.")
         for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                      "eval_samples"):
             _positive(getattr(self, name), f"train.{name}")
         for name in ("eval_every", "early_stop"):
             _positive(getattr(self, name), f"train.{name}", allow_zero=True)
+        _positive(self.threads, "train.threads (0 = torch's default)", allow_zero=True, most=1024)
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"train.seed must be in 0..{MAX_SEED} (64-bit), got {self.seed}.")
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise ConfigError(f"train.device={self.device!r} is not a device; use cpu, cuda, cuda:N (N = GPU index) "
+                              "or mps.")
         if self.early_stop and not self.eval_every:
             raise ConfigError("train.early_stop needs evaluations to compare; set train.eval_every too.")
 
@@ -187,14 +282,14 @@ class GANConfig:
     }
 
     def __post_init__(self):
+        _typecheck(self, "task.")
         _positive(self.d_steps, "task.d_steps")
         _positive(self.d_wins_patience, "task.d_wins_patience")
         for name in ("d_steps_boost", "boost_first", "boost_every"):
             _positive(getattr(self, name), f"task.{name}", allow_zero=True)
         for policy in filter(None, (p.strip() for p in self.diffaugment.split(","))):
             _choice(policy, "task.diffaugment policy", ("color", "translation", "cutout"))
-        if not 0 <= self.ema < 1:
-            raise ConfigError(f"task.ema must be in [0, 1), got {self.ema}.")
+        _unit(self.ema, "task.ema")
         if self.loss.clip and self.loss.d_loss != "wasserstein":
             raise ConfigError("weight clipping belongs to the Wasserstein critic; set loss.d_loss=wasserstein or loss.clip=0.")
 
@@ -219,11 +314,16 @@ class VAEConfig:
     LEGACY: ClassVar[dict[str, str]] = {"vae": "task", "g_optim": "task.optim"}
 
     def __post_init__(self):
+        _typecheck(self, "task.")
         _choice(self.encoder, "task.encoder", ("mlp", "conv"))
         _choice(self.likelihood, "task.likelihood", ("bernoulli", "gaussian"))
-        _positive(self.sigma, "task.sigma")
-        _positive(self.beta, "task.beta", allow_zero=True)
+        _widths(self.e_hidden, "task.e_hidden")
+        _positive(self.sigma, "task.sigma", most=math.inf)
+        _positive(self.beta, "task.beta", allow_zero=True, most=math.inf)
 
+
+#: Config.name: the run directory is runs/NNN-name.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,99}")
 
 #: kind -> its task section's type. A new model family adds one line here (docs/architecture.md).
 TASK_CONFIGS: dict[str, type] = {"gan": GANConfig, "vae": VAEConfig}
@@ -239,7 +339,12 @@ class Config:
     task: Any = None  # the family's section: TASK_CONFIGS[kind]; None = its defaults
 
     def __post_init__(self):
+        _typecheck(self, "")
         _choice(self.kind, "kind", tuple(TASK_CONFIGS))
+        if not NAME_PATTERN.fullmatch(self.name):
+            # the name becomes the run directory runs/NNN-name: no path separators, no hidden or empty names
+            raise ConfigError(f"name={self.name!r} cannot name a run directory; use letters, digits, '-', '_' and "
+                              "'.' (not first), e.g. --set name=my-run.")
         cls = TASK_CONFIGS[self.kind]
         if self.task is None:
             object.__setattr__(self, "task", cls())
@@ -392,8 +497,14 @@ def _coerce(hint, value, name: str):
         if origin is tuple:
             seq = value if isinstance(value, (list, tuple)) else [value]
             args = typing.get_args(hint)
-            elem = args[0]
-            return tuple(elem(v) for v in seq)
+            if args[-1] is not Ellipsis and len(seq) != len(args):
+                raise ConfigError(f"config key {name!r} expects a list of exactly {len(args)} numbers "
+                                  f"(e.g. betas=[0.5,0.999]), got {value!r}.")
+            return tuple(_coerce(args[0], v, name) for v in seq)
+        if isinstance(value, (dict, list, tuple)) and not (hint is str and isinstance(value, (list, tuple))):
+            raise TypeError(value)
+        if value is None:
+            raise TypeError(value)
         if hint is bool:
             if isinstance(value, str):
                 if value.lower() in ("true", "1", "yes"):
@@ -401,14 +512,20 @@ def _coerce(hint, value, name: str):
                 if value.lower() in ("false", "0", "no"):
                     return False
                 raise ValueError(value)
-            return bool(value)
+            if value in (0, 1) and not isinstance(value, float):
+                return bool(value)
+            raise ValueError(value)
         if hint is str and isinstance(value, (list, tuple)):  # `--set k=a,b` parses as a list
+            if any(isinstance(v, (dict, list, tuple)) for v in value):
+                raise TypeError(value)
             return ",".join(map(str, value))
+        if hint in (int, float) and isinstance(value, bool):  # JSON true is not the number 1
+            raise TypeError(value)
         if hint is int and isinstance(value, float) and not value.is_integer():
             raise ValueError(value)
         return hint(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key {name!r} expects {getattr(hint, '__name__', hint)}, got {value!r}.") from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf), float(10**400)
+        raise ConfigError(f"config key {name!r} expects {_type_name(hint)}, got {value!r}.") from None
 
 
 def load_config_file(path: str | Path) -> dict:
@@ -416,14 +533,21 @@ def load_config_file(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist.")
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder; pass a .toml or .json file.")
     try:
         if path.suffix == ".toml":
             import tomllib
 
-            return tomllib.loads(path.read_text())
-        return json.loads(path.read_text())
+            d = tomllib.loads(path.read_text(encoding="utf-8"))
+        else:
+            d = json.loads(path.read_text(encoding="utf-8"))
     except Exception as exc:
         raise ConfigError(f"cannot parse config file {path} ({exc}); use TOML (.toml) or JSON.") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"config file {path} holds {'null' if d is None else type(d).__name__ + ' ' + repr(d)[:40]} "
+                          'at the top level; it must be a table of sections, e.g. {"train": {"steps": 200}}.')
+    return d
 
 
 __all__ = ["Config", "GANConfig", "VAEConfig", "TASK_CONFIGS", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig", "replace", "load_config_file"]

@@ -80,3 +80,52 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+# Output paths are checked before a command computes anything, so that a refused command writes
+# nothing (DESIGN.md, "Errors"): a name that is a folder where a file goes, or a file where a
+# folder goes, or a folder that cannot be created because a file stands in its path.
+
+
+def _creatable(path: Path, what: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a writable folder."""
+    from ganforge.errors import ConfigError
+
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"{what} {path} cannot be created: {parent} is a file, not a folder; choose another path.")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path} cannot be written: no write permission in {parent}; choose another path.")
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output file", suffixes: tuple[str, ...] = ()) -> Path:
+    """``path`` as a file that can be written (replacing a file there), or a one-sentence
+    :class:`~ganforge.errors.ConfigError`; ``suffixes`` (e.g. ``(".png",)``) limits its type."""
+    from ganforge.errors import ConfigError
+
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{what} {path} must end in {' or '.join(suffixes)}.")
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give a file name (or remove the folder).")
+    _creatable(path, what)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"{what} {path} exists and is not writable; choose another path.")
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """``path`` as a folder that exists or can be created, or a one-sentence ConfigError."""
+    from ganforge.errors import ConfigError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file, not a folder; give a folder name.")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"{what} {path} is not writable; choose another folder.")
+    else:
+        _creatable(path, what)
+    return path

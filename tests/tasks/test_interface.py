@@ -48,8 +48,8 @@ class MeanImage(nn.Module):
 class MeanTask(Task):
     progress = {"mse": "MSE"}
 
-    def __init__(self, cfg, spec, device):
-        super().__init__(cfg, spec, device)
+    def __init__(self, cfg, spec, device, dist=None):
+        super().__init__(cfg, spec, device, dist)
         self.net = MeanImage(spec.shape).to(device)
         self.opt = make_optimizer(self.net.parameters(), cfg.task.optim)
         self.modules, self.optimizers = {"G": self.net}, {"opt": self.opt}
@@ -59,6 +59,7 @@ class MeanTask(Task):
         loss = ((self.net.mean - to_model_range(real, self.cfg.data.scaling)) ** 2).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        self.dist.average_gradients(self.net)  # several ranks: average before the step (no-op with one)
         self.opt.step()
         return {"mse": loss.detach()}
 

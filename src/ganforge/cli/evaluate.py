@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from ganforge.cli import seed_int
+
 RAW = argparse.RawDescriptionHelpFormatter
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "evaluate", help="measure how similar (and how new) generated samples are", formatter_class=RAW,
-        description="Evaluate samples against a reference set: FID/KID in an MNIST classifier's feature space, "
+        description="Evaluate samples against a reference set: FID/KID in the feature space of a classifier trained "
+                    "on the data (MNIST digits or Fashion-MNIST clothes), "
                     "classifier score, class shares (mode collapse), precision/recall, density/coverage, "
                     "the classifier two-sample test (features and pixels), 1-NN test, copy rate against "
                     "the training images, and TSTR for labelled samples. Each metric is printed beside its "
@@ -21,7 +24,13 @@ def add_parser(sub) -> None:
                "  ganforge evaluate runs/001-mnist-mlp --runs 3        # seeds 0,1,2: mean ± sd\n"
                "  ganforge evaluate a.npz b.npz c.npz                  # three runs: mean ± sd\n"
                "  ganforge evaluate samples.npz --ref ref.npz --train train.npz -n 2000\n"
+               "  ganforge evaluate runs/003-fashion-dcgan --ref fashion-mnist-test --runs 3\n"
+               "  ganforge evaluate clothes.npz --ref my_clothes.npz --extractor fashion-mnist\n"
                "  ganforge evaluate samples/ --ref real_folder/ --inception-weights pt_inception-2015-12-05-6726825d.pth\n"
+               "  ganforge evaluate runs/001-mnist-mlp --report          # + refresh runs/001-mnist-mlp/report.html\n"
+               "\n"
+               "A run directory (or a checkpoint inside one) keeps every evaluation: RUN/eval/latest.json, a\n"
+               "timestamped copy, and the closest-pairs figure, which `ganforge report` shows.\n"
                "\n"
                "RGB folders (or any images): FID & co. in Inception-v3 pool3 space need the FID Inception\n"
                "weights as a local file (nothing is downloaded): pytorch-fid's pt_inception-2015-12-05-6726825d.pth,\n"
@@ -31,14 +40,22 @@ def add_parser(sub) -> None:
     )
     p.add_argument("source", nargs="+", metavar="SOURCE",
                    help=".npz (key 'images', uint8; optional 'labels'), .npy, folder of images, checkpoint or run dir")
-    p.add_argument("--ref", default="mnist-test", help="reference set: mnist-test (default) or an .npz/.npy/folder")
-    p.add_argument("--train", help="training images for the memorisation check (default for mnist-test: MNIST train)")
+    p.add_argument("--ref", default="mnist-test",
+                   help="reference set: mnist-test (default), fashion-mnist-test or an .npz/.npy/folder")
+    p.add_argument("--train", help="training images for the memorisation check (default for mnist-test: MNIST train; "
+                                   "for fashion-mnist-test: Fashion-MNIST train)")
+    p.add_argument("--extractor", choices=["mnist", "fashion-mnist"],
+                   help="shipped 28x28 feature extractor (digits or clothes); default: the one matching --ref or the "
+                        "run's training data, else mnist. A digits/clothes mismatch is refused")
     p.add_argument("-n", type=int, default=10000, help="number of samples (default 10000)")
-    p.add_argument("--seed", type=int, default=0, help="seed for sampling, subsets, bootstrap and classifiers")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed for sampling, subsets, bootstrap and classifiers")
     p.add_argument("--runs", type=int, default=1,
                    help="checkpoint/run sources: evaluate seeds SEED..SEED+RUNS-1 and report mean ± sd")
     p.add_argument("--json", metavar="FILE", help="write the report (metrics + protocol) as JSON")
-    p.add_argument("--closest-pairs", metavar="FILE.png", help="write a picture of the samples closest to training images")
+    p.add_argument("--closest-pairs", metavar="FILE.png",
+                   help="write a picture of the samples closest to training images (a run: also kept in RUN/eval/)")
+    p.add_argument("--report", action="store_true",
+                   help="a run directory or checkpoint: refresh RUN/report.html with this evaluation (ganforge report)")
     p.add_argument("--image-size", type=int,
                    help="side length for decoding a folder given as --ref (default: the checkpoint's image size "
                         "when SOURCE is a run, else 64; .npz keeps its size)")
@@ -55,6 +72,9 @@ def add_parser(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    from dataclasses import replace
+
+    from ganforge.errors import ConfigError
     from ganforge.eval import EvalOptions, evaluate
 
     # EvalOptions checks every setting (e.g. --runs >= 1, --bootstrap >= 0) before any image is read.
@@ -62,12 +82,35 @@ def cmd_evaluate(args) -> int:
         ref=args.ref, n=args.n, train=args.train, seed=args.seed, runs=args.runs, bootstrap=args.bootstrap,
         floor=not args.no_floor, pixel_c2st=not args.no_pixel_c2st, memorisation=not args.no_memorisation,
         copy_threshold=args.copy_threshold, closest_pairs=args.closest_pairs, image_size=args.image_size,
-        inception_weights=args.inception_weights,
+        inception_weights=args.inception_weights, extractor=args.extractor,
     )
+    from ganforge.files import check_output_file
+
+    # Output paths before the (minutes long) evaluation, so a refused command writes nothing.
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.closest_pairs:
+        check_output_file(args.closest_pairs, "--closest-pairs", suffixes=(".png", ".pdf", ".svg", ".jpg", ".jpeg"))
     source = args.source[0] if len(args.source) == 1 else list(args.source)
+    from ganforge.report.evaluations import default_closest_pairs, run_dir_of, save_evaluation, stamp_now
+
+    # A run (or a checkpoint inside one) keeps its evaluations and their figures, for `ganforge report`.
+    run_dir = run_dir_of(source) if len(args.source) == 1 else None
+    if args.report and run_dir is None:
+        raise ConfigError("--report needs one run directory (or a checkpoint inside one) as SOURCE; "
+                          "for other sources use --json FILE.")
+    stamp = stamp_now()
+    if run_dir is not None and args.closest_pairs is None:
+        options = replace(options, closest_pairs=default_closest_pairs(run_dir, stamp))
     report = evaluate(source, options=options)
     print(report.table())
     if args.json:
         report.to_json(args.json)
         print(f"wrote {args.json}")
+    if run_dir is not None:
+        print(f"kept in run:  {save_evaluation(report, run_dir, stamp)}")
+    if args.report:
+        from ganforge.report import write_run_report
+
+        print(f"report:       {write_run_report(run_dir)}")
     return 0

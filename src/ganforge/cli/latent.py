@@ -7,6 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
+from ganforge.cli import nonneg_float, nonneg_int, positive_float, positive_int, seed_int
+from ganforge.files import write_atomic
+
 RAW = argparse.RawDescriptionHelpFormatter
 
 
@@ -20,18 +23,18 @@ def add_parser(sub) -> None:
                               "  ganforge interpolate runs/001-mnist-dcgan --real-index 0 1 --invert-steps 500")
     p.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT")
     p.add_argument("-o", "--out", help="output folder (default: RUN/latent)")
-    p.add_argument("--pairs", type=int, default=6, help="random (z0, z1) pairs, one grid row each (default 6)")
-    p.add_argument("--steps", type=int, default=10, help="images per walk, ends included (default 10)")
+    p.add_argument("--pairs", type=positive_int, default=6, help="random (z0, z1) pairs, one grid row each (default 6)")
+    p.add_argument("--steps", type=positive_int, default=10, help="images per walk, ends included (default 10)")
     p.add_argument("--method", choices=["linear", "spherical", "both"], default="both")
     p.add_argument("--classes", type=int, nargs="+", metavar="A B",
                    help="conditional models: class pairs to morph, e.g. 1 7 3 8 (default: 0 1, 2 3, ...)")
     p.add_argument("--real-index", type=int, nargs=2, metavar=("I", "J"),
                    help="invert test images I and J of the run's dataset (mnist or digits) and walk between them")
-    p.add_argument("--invert-steps", type=int, default=300, help="optimisation steps per inversion (default 300)")
+    p.add_argument("--invert-steps", type=positive_int, default=300, help="optimisation steps per inversion (default 300)")
     p.add_argument("--class", dest="label", type=int, help="conditional models: the class of the random walks "
                    "(default: row i uses class i)")
     p.add_argument("--no-gif", action="store_true", help="skip the animated GIF")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.set_defaults(func=cmd_interpolate)
 
     p = sub.add_parser("steer", help="steer z toward a class or an image property", formatter_class=RAW,
@@ -50,10 +53,10 @@ def add_parser(sub) -> None:
     what.add_argument("--all-properties", action="store_true",
                       help="steer each property in turn and print the property-by-property change table")
     p.add_argument("--less", action="store_true", help="with --property: toward less of it")
-    p.add_argument("-n", type=int, default=16, help="samples to steer (default 16)")
-    p.add_argument("--steps", type=int, default=100, help="gradient steps (default 100)")
-    p.add_argument("--lr", type=float, default=0.05, help="step size on z (default 0.05)")
-    p.add_argument("--prior-weight", type=float, default=0.1,
+    p.add_argument("-n", type=positive_int, default=16, help="samples to steer (default 16)")
+    p.add_argument("--steps", type=nonneg_int, default=100, help="gradient steps (default 100)")
+    p.add_argument("--lr", type=positive_float, default=0.05, help="step size on z (default 0.05)")
+    p.add_argument("--prior-weight", type=nonneg_float, default=0.1,
                    help="weight of the log-prior term that keeps z plausible under N(0,I) (default 0.1)")
     p.add_argument("--prior", choices=["shell", "gaussian"], default="shell",
                    help="shell: log-density of |z| (keeps z on the sqrt(d) shell, default); gaussian: -|z|^2/2")
@@ -63,7 +66,7 @@ def add_parser(sub) -> None:
     p.add_argument("--directions", action="store_true",
                    help="also find property directions by regressing properties on z, and their separability")
     p.add_argument("-o", "--out", help="before/after grid .png (default: RUN/latent/steer-....png)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.set_defaults(func=cmd_steer)
 
     p = sub.add_parser("probe", help="the discriminator as a feature extractor (linear probe)", formatter_class=RAW,
@@ -76,10 +79,10 @@ def add_parser(sub) -> None:
     p.add_argument("--sizes", nargs="+", default=["100", "1000", "all"],
                    help="labelled training images per probe; 'all' = the whole training set (default 100 1000 all)")
     p.add_argument("--data", choices=["mnist", "digits"], help="labelled split (default: the run's dataset)")
-    p.add_argument("--max-all", type=int, help="cap 'all' at this many random images (bounds the time)")
-    p.add_argument("--max-test", type=int, help="score on this many random test images (default: all)")
+    p.add_argument("--max-all", type=positive_int, help="cap 'all' at this many random images (bounds the time)")
+    p.add_argument("--max-test", type=positive_int, help="score on this many random test images (default: all)")
     p.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("augment", help="does conditional-GAN data help a classifier with few labels?",
@@ -94,23 +97,23 @@ def add_parser(sub) -> None:
                               "  ganforge augment --gan-full-run runs/002-mnist-cgan --arms real classic gan-full\n"
                               "  ganforge augment --data digits --save-classifier runs/digits-classifier")
     p.add_argument("--data", choices=["mnist", "digits"], default="mnist")
-    p.add_argument("--n", type=int, nargs="+", default=[10, 100], help="real images per class (default 10 100)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--n", type=positive_int, nargs="+", default=[10, 100], help="real images per class (default 10 100)")
+    p.add_argument("--seeds", type=seed_int, nargs="+", default=[0, 1, 2])
     p.add_argument("--arms", nargs="+", default=["real", "classic", "gan-few", "gan-full"],
                    choices=["real", "classic", "gan-few", "gan-full"])
     p.add_argument("--gan-preset", default="mnist-cgan", help="conditional GAN recipe (default mnist-cgan)")
-    p.add_argument("--gan-steps", type=int, default=3000, help="cGAN steps on the few images (default 3000)")
-    p.add_argument("--gan-full-steps", type=int, default=3000, help="cGAN steps on the full set (default 3000)")
+    p.add_argument("--gan-steps", type=positive_int, default=3000, help="cGAN steps on the few images (default 3000)")
+    p.add_argument("--gan-full-steps", type=positive_int, default=3000, help="cGAN steps on the full set (default 3000)")
     p.add_argument("--gan-full-run", metavar="RUN_DIR", help="reuse a conditional GAN trained on the full set")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override the cGAN config, e.g. --set model.width=16 (repeatable)")
-    p.add_argument("--synth-per-class", type=int, default=1000, help="synthetic images per class (default 1000)")
-    p.add_argument("--real-fraction", type=float, default=0.5, help="share of real images per batch (default 0.5)")
-    p.add_argument("--clf-steps", type=int, default=1000, help="classifier steps (default 1000)")
-    p.add_argument("--clf-width", type=int, default=16)
-    p.add_argument("--max-test", type=int, help="score on this many random test images (default: all)")
+    p.add_argument("--synth-per-class", type=positive_int, default=1000, help="synthetic images per class (default 1000)")
+    p.add_argument("--real-fraction", type=positive_float, default=0.5, help="share of real images per batch (default 0.5)")
+    p.add_argument("--clf-steps", type=positive_int, default=1000, help="classifier steps (default 1000)")
+    p.add_argument("--clf-width", type=positive_int, default=16)
+    p.add_argument("--max-test", type=positive_int, help="score on this many random test images (default: all)")
     p.add_argument("--runs-dir", default="runs/augment", help="where the cGAN runs go (default runs/augment)")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default)")
+    p.add_argument("--threads", type=nonneg_int, default=0, help="CPU threads (0 = torch default)")
     p.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     p.add_argument("--save-classifier", metavar="DIR",
                    help="instead: train the CNN on the whole training split and save it for `steer --classifier`")
@@ -131,21 +134,25 @@ def cmd_interpolate(args) -> int:
     import numpy as np
     import torch
 
+    from ganforge.files import check_output_dir
     from ganforge.errors import ConfigError
     from ganforge.images import save_grid
     from ganforge.latent import interpolate as itp
     from ganforge.latent.sources import load_gan_generator
     from ganforge.sampling import to_uint8_images
 
-    G = load_gan_generator(args.source, "interpolate")
+    if args.steps < 2:
+        raise ConfigError(f"--steps must be at least 2 (a walk's two ends), got {args.steps}.")
     if args.classes and len(args.classes) % 2:
         raise ConfigError("--classes takes pairs of classes (A B [C D ...]); give an even number.")
+    G = load_gan_generator(args.source, "interpolate")
     if args.classes:
         for c in args.classes:
             itp.check_class(G, c, "--classes")
-    if args.pairs < 1:
-        raise ConfigError(f"--pairs must be at least 1, got {args.pairs}.")
-    out = _out_dir(args)
+    if args.label is not None:
+        itp.check_class(G, args.label, "--class")
+    out = check_output_dir(_out_dir(args), "-o")
+    real = _real_pair(args, G) if args.real_index else None  # refused here, before any file is written
     scaling = G.scaling
     u8 = lambda x: to_uint8_images(x, scaling)  # noqa: E731
     methods = ["linear", "spherical"] if args.method == "both" else [args.method]
@@ -166,18 +173,12 @@ def cmd_interpolate(args) -> int:
             print(f"animated GIF: {itp.write_gif(itp.walk_frames(imgs, args.steps), out / 'walk-classes.gif')}")
     elif args.classes:
         itp.check_class(G, args.classes[0], "--classes")
-    if args.real_index:
+    if real is not None:
         from ganforge.latent.invert import invert
-        from ganforge.latent.splits import labelled_split, to_model_images
+        from ganforge.latent.splits import to_model_images
 
-        data = _run_dataset(args.source)
-        _, _, xte, yte = labelled_split(data)
+        xte, yte = real
         i, j = args.real_index
-        for k in (i, j):
-            if not 0 <= k < len(xte):
-                raise ConfigError(f"--real-index {k} is outside the {len(xte)} test images of {data}; pick 0..{len(xte) - 1}.")
-        if (1, *xte.shape[1:]) != tuple(G.img_shape):
-            raise ConfigError(f"{data} images are {xte.shape[1:]} but G makes {tuple(G.img_shape)}; use a GAN trained on {data}.")
         x = to_model_images(xte[[i, j]], scaling)
         y = torch.from_numpy(yte[[i, j]]) if G.num_classes else None
         inv = invert(G, x, y, steps=args.invert_steps, seed=args.seed)
@@ -199,6 +200,21 @@ def cmd_interpolate(args) -> int:
     return 0
 
 
+def _real_pair(args, G):
+    """The run's labelled test images for ``--real-index I J``, after checking I, J and the shape."""
+    from ganforge.errors import ConfigError
+    from ganforge.latent.splits import labelled_split
+
+    data = _run_dataset(args.source)
+    _, _, xte, yte = labelled_split(data)
+    for k in args.real_index:
+        if not 0 <= k < len(xte):
+            raise ConfigError(f"--real-index {k} is outside the {len(xte)} test images of {data}; pick 0..{len(xte) - 1}.")
+    if (1, *xte.shape[1:]) != tuple(G.img_shape):
+        raise ConfigError(f"{data} images are {xte.shape[1:]} but G makes {tuple(G.img_shape)}; use a GAN trained on {data}.")
+    return xte, yte
+
+
 def _run_dataset(source) -> str:
     from ganforge import checkpoint
 
@@ -208,6 +224,7 @@ def _run_dataset(source) -> str:
 def cmd_steer(args) -> int:
     import torch
 
+    from ganforge.files import check_output_dir, check_output_file
     from ganforge.errors import ConfigError
     from ganforge.images import save_grid
     from ganforge.latent import entangle, properties, steer as st
@@ -215,11 +232,15 @@ def cmd_steer(args) -> int:
     from ganforge.latent.sources import check_classifier_fits, load_classifier, load_gan_generator, to_classifier_range
     from ganforge.sampling import to_uint8_images
 
+    if args.less and not args.property:
+        raise ConfigError("--less goes with --property (steer toward less of one property); drop it or add --property.")
+    if args.out:
+        check_output_file(args.out, "-o", suffixes=(".png",))
     G = load_gan_generator(args.source, "steer")
-    if args.n < 1 or args.steps < 0:
-        raise ConfigError("-n must be >= 1 and --steps >= 0.")
     if args.label is not None:
         check_class(G, args.label, "--class")
+    if not args.out and not args.all_properties:
+        check_output_dir(_out_dir(args), "the default output folder")
     scaling = G.scaling
     clf = None
     if args.to is not None or args.classifier:
@@ -297,6 +318,7 @@ def cmd_steer(args) -> int:
 
 
 def cmd_probe(args) -> int:
+    from ganforge.files import check_output_file
     from ganforge.errors import ConfigError
     from ganforge.latent.probe import probe_run
 
@@ -308,6 +330,8 @@ def cmd_probe(args) -> int:
             sizes.append(int(s))
         else:
             raise ConfigError(f"--sizes takes positive integers or 'all', got {s!r}; e.g. --sizes 100 1000 all.")
+    if args.json:
+        check_output_file(args.json, "--json")
     res = probe_run(args.source, sizes, args.data, args.seed, args.max_all, args.max_test)
     print(f"linear probe, test accuracy on {res.n_test} test images:")
     print(res.markdown())
@@ -315,14 +339,31 @@ def cmd_probe(args) -> int:
         print(note)
     print(f"wall time {res.seconds:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"sizes": res.sizes, "accuracy": res.accuracy, "n_test": res.n_test,
-                                               "feature_dims": res.feature_dims, "seconds": res.seconds}, indent=1))
+        write_atomic(args.json, json.dumps({"sizes": res.sizes, "accuracy": res.accuracy, "n_test": res.n_test,
+                                            "feature_dims": res.feature_dims, "seconds": res.seconds}, indent=1))
     return 0
 
 
 def cmd_augment(args) -> int:
+    from ganforge.files import check_output_dir, check_output_file
+    from ganforge.errors import ConfigError
     from ganforge.experiments.augment import AugmentConfig, run_augment, train_reference_classifier
 
+    # Paths and the recipe first: the experiment runs for minutes to hours before it writes them.
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.save_classifier:
+        check_output_dir(args.save_classifier, "--save-classifier")
+    else:
+        check_output_dir(args.runs_dir, "--runs-dir")
+    if not args.real_fraction <= 1:
+        raise ConfigError(f"--real-fraction must be in (0, 1], got {args.real_fraction:g}.")
+    from ganforge.presets import preset_config
+
+    kind = preset_config(args.gan_preset).kind  # an unknown name is refused here, listing the presets
+    if kind != "gan":
+        raise ConfigError(f"--gan-preset {args.gan_preset} is a {kind} recipe; the GAN arms need a "
+                          "(conditional) GAN preset such as mnist-cgan or digits-mlp.")
     if args.save_classifier:
         path, acc = train_reference_classifier(args.data, args.save_classifier, steps=args.clf_steps,
                                                width=args.clf_width)
@@ -355,9 +396,9 @@ def cmd_augment(args) -> int:
     print(res.markdown())
     print("wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in res.seconds.items()))
     if args.json:
-        Path(args.json).write_text(json.dumps({"config": {k: v for k, v in vars(cfg).items()},
-                                               "accuracy": {f"{n}/{a}": v for (n, a), v in res.accuracy.items()},
-                                               "agreement": {f"{n}/{a}": v for (n, a), v in res.agreement.items()},
-                                               "seconds": res.seconds, "n_test": res.n_test, "grids": res.grids},
+        write_atomic(args.json, json.dumps({"config": {k: v for k, v in vars(cfg).items()},
+                                            "accuracy": {f"{n}/{a}": v for (n, a), v in res.accuracy.items()},
+                                            "agreement": {f"{n}/{a}": v for (n, a), v in res.agreement.items()},
+                                            "seconds": res.seconds, "n_test": res.n_test, "grids": res.grids},
                                               indent=1, default=list))
     return 0

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ganforge.cli import seed_int
+
 RAW = argparse.RawDescriptionHelpFormatter
 
 
@@ -19,7 +21,8 @@ def add_parser(sub) -> None:
                "  ganforge fit --dataset student-heights --by sex --plots plots/\n"
                "  ganforge fit heights.csv --column height --families normal,logistic,mixture2\n"
                "  ganforge fit data.npy --sample 1000 -o dprime.csv --seed 1\n"
-               "  ganforge fit --dataset student-heights --method gan --sample 1050 -o gan.csv")
+               "  ganforge fit --dataset student-heights --method gan --sample 1050 -o gan.csv\n"
+               "  ganforge fit --dataset student-heights --by sex --report fit.html   # one self-contained page")
     p.add_argument("data", nargs="?", help="CSV/TSV/text/.npy file (or dataset:student-heights)")
     p.add_argument("--dataset", choices=["student-heights"], help="built-in data (needs: pip install 'ganforge[datasets]')")
     p.add_argument("-c", "--column", help="column name or 0-based index (default: the only numeric column)")
@@ -41,8 +44,10 @@ def add_parser(sub) -> None:
                    help="draw N values of D' from the fitted model (with --by: split in the groups' proportions)")
     p.add_argument("-o", "--output", help="where --sample writes D' (.csv, .tsv, .txt or .npy)")
     p.add_argument("--plots", metavar="DIR", help="write QQ / histogram / CDF plots (PNG) into DIR")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.add_argument("--report", metavar="FILE.html",
+                   help="also write a self-contained HTML page: family table, QQ/density/CDF plots, verdict")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser(
@@ -52,7 +57,8 @@ def add_parser(sub) -> None:
         epilog="examples:\n"
                "  ganforge compare dataset:student-heights dprime.csv --column height\n"
                "  ganforge compare a.npy b.npy --classifier logistic --n-perm 500\n"
-               "  ganforge compare a.csv b.csv --estimator kde --plot compare.png --json")
+               "  ganforge compare a.csv b.csv --estimator kde --plot compare.png --json\n"
+               "  ganforge compare dataset:student-heights dprime.csv -c height --report compare.html")
     p.add_argument("a", help="D: CSV/TSV/text/.npy file or dataset:student-heights")
     p.add_argument("b", help="D': CSV/TSV/text/.npy file")
     p.add_argument("-c", "--column", help="column of A (and of B unless --column-b)")
@@ -67,9 +73,24 @@ def add_parser(sub) -> None:
     p.add_argument("--c2st-perm", type=int, default=0, metavar="N",
                    help="C2ST p-value from N label permutations (default 0: binomial approximation)")
     p.add_argument("--plot", metavar="PNG", help="write histograms / ECDFs / QQ of D vs D' to this PNG")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument("--report", metavar="FILE.html",
+                   help="also write a self-contained HTML page: distances with their nulls, C2ST, plots, verdict")
     p.set_defaults(func=cmd_compare)
+
+
+def _check_outputs(args, outputs) -> None:
+    """Refuse unwritable output paths before reading or fitting anything (nothing half-written)."""
+    from ganforge.files import check_output_dir, check_output_file
+
+    for flag, path, kind in outputs:
+        if path is None:
+            continue
+        if kind == "dir":
+            check_output_dir(path, flag)
+        else:
+            check_output_file(path, flag, suffixes=(kind,) if kind.startswith(".") else ())
 
 
 def _source(args) -> str:
@@ -95,19 +116,26 @@ def cmd_fit(args) -> int:
         raise ConfigError(f"--n-mc must be >= 0 (got {args.n_mc}); 99 is the default.")
     if args.gan_steps < 1:
         raise ConfigError(f"--gan-steps must be positive (got {args.gan_steps}); 3000 is the default.")
+    _check_outputs(args, [("-o", args.output, "file"), ("--plots", args.plots, "dir"),
+                          ("--report", getattr(args, "report", None), "file")])
+    if args.output is not None and args.by is not None and str(args.output).lower().endswith(".npy"):
+        raise ConfigError(f"-o {args.output} would lose the --by group labels; write the grouped sample to a .csv file.")
     import numpy as np
 
     from ganforge.onedim import fit as F
     from ganforge.onedim.io import read_column, write_values
     from ganforge.onedim.report import format_fit
 
-    families = [s for s in args.families.split(",") if s.strip()] if args.families else None
+    families = [s for s in args.families.split(",") if s.strip()] if args.families is not None else None
+    if families == []:
+        raise ConfigError(f"--families {args.families!r} names no family; give a comma-separated list such as "
+                          "normal,lognormal, or drop --families for all of them.")
     F.get_families(families)  # fail fast on a typo
     if args.family:
         F.get_families([args.family])
     col = read_column(_source(args), args.column, by=args.by, dropna=args.dropna)
     out: dict = {"source": col.source, "column": col.name, "by": col.by, "groups": [], "files": []}
-    samples, sample_groups, texts, roundings = [], [], [], []
+    samples, sample_groups, texts, roundings, pages = [], [], [], [], []
     for note in col.notes:
         texts.append(f"note: {note}")
     groups = col.split()
@@ -134,6 +162,11 @@ def cmd_fit(args) -> int:
                                      chosen.family.label, args.seed)
             entry["gan"] = {**gan.to_dict(), "compare": cmp_gan.to_dict(), "compare_fitted": cmp_fit.to_dict()}
             texts.append(_gan_table(gan, cmp_fit, cmp_gan, chosen.family.label))
+        if args.report:
+            from ganforge.report.onedim import FitGroup
+
+            pages.append(FitGroup(rep, chosen.key, {"GAN": gan_samples} if gan_samples is not None else None,
+                                  entry.get("gan")))
         if args.plots:
             from pathlib import Path
 
@@ -165,6 +198,12 @@ def cmd_fit(args) -> int:
         if col.groups is not None:
             split = " (" + ", ".join(f"{g}: {m}" for g, m in zip(groups, alloc)) + ", in the data's group proportions)"
         texts.append(f"wrote {path}: {args.sample} values{split} from {what}, seed {args.seed}")
+    if args.report:
+        from ganforge.report.onedim import write_fit_report
+
+        page = write_fit_report(pages, args.report, source=col.source, column=col.name, notes=list(col.notes))
+        out["files"].append(str(page))
+        texts.append(f"wrote {page} (open it in a browser)")
     if args.json:
         json.dump(out, sys.stdout, indent=2, default=_json_default)
         print()
@@ -219,6 +258,7 @@ def cmd_compare(args) -> int:
         raise ConfigError("--n-perm and --c2st-perm must be >= 0.")
     if args.bins is not None and args.bins < 2:
         raise ConfigError(f"--bins must be at least 2 (got {args.bins}).")
+    _check_outputs(args, [("--plot", args.plot, ".png"), ("--report", getattr(args, "report", None), "file")])
     from ganforge.onedim.compare import compare
     from ganforge.onedim.io import read_column
     from ganforge.onedim.report import format_compare
@@ -234,6 +274,11 @@ def cmd_compare(args) -> int:
         from ganforge.onedim.plots import plot_compare
 
         files.append(str(plot_compare(ca.values, cb.values, args.plot)))
+    if args.report:
+        from ganforge.report.onedim import write_compare_report
+
+        files.append(str(write_compare_report(r, ca.values, cb.values, args.report,
+                                              label_a=f"{ca.source} : {ca.name}", label_b=f"{cb.source} : {cb.name}")))
     if args.json:
         d = r.to_dict()
         d.update(a=f"{ca.source}:{ca.name}", b=f"{cb.source}:{cb.name}", files=files)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganforge.data import check_labels
 from ganforge.data.cache import ganforge_home, save_npz_atomic
 from ganforge.errors import DataError
 from ganforge.files import sha256_bytes
@@ -47,8 +48,9 @@ def load_array(path: str | Path, key: str = "images") -> tuple[np.ndarray, np.nd
         with np.load(path, allow_pickle=False) as z:
             if key not in z.files:
                 raise DataError(f"{path} has no array named '{key}' (it has {z.files}); save the images under '{key}'.")
-            labels = z["labels"].astype(np.int64) if "labels" in z.files else None
-            return check_images(z[key], str(path)), labels
+            images = check_images(z[key], str(path))
+            labels = check_labels(z["labels"], len(images), str(path)) if "labels" in z.files else None
+            return images, labels
     except DataError:
         raise
     except Exception as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ganforge.data import ImageSet
 
 SCALINGS = ("tanh", "sigmoid")
 
@@ -42,15 +41,19 @@ class DeviceBatcher:
 
     ``x``: (N, ...) uint8 images (N,C,H,W) or float rows; ``y``: (N,) int64 or None.
     Every epoch draws a fresh permutation; the incomplete last batch is dropped so every
-    step sees ``batch_size`` items.
+    step sees ``batch_size`` items. With ``world_size`` ranks a step consumes one *global*
+    batch of ``world_size × batch_size`` items of the permutation and this rank keeps its
+    slice, so the ranks together see exactly what one process with the global batch sees.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, batch_size: int, seed: int, device="cpu"):
-        if batch_size > len(x):
-            batch_size = len(x)
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, batch_size: int, seed: int, device="cpu",
+                 rank: int = 0, world_size: int = 1):
+        if batch_size * world_size > len(x):
+            batch_size = max(1, len(x) // world_size)
         self.x = x.to(device)
         self.y = None if y is None else y.to(device)
         self.batch_size = batch_size
+        self.rank, self.world_size = rank, world_size
         self.device = torch.device(device)
         self.gen = torch.Generator().manual_seed(seed)
         self.epoch = 0
@@ -63,11 +66,13 @@ class DeviceBatcher:
         self.pos = 0
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self.pos + self.batch_size > len(self.x):
+        step = self.batch_size * self.world_size
+        if self.pos + step > len(self.x):
             self.epoch += 1
             self._new_epoch()
-        idx = self.perm[self.pos : self.pos + self.batch_size]
-        self.pos += self.batch_size
+        start = self.pos + self.rank * self.batch_size
+        idx = self.perm[start: start + self.batch_size]
+        self.pos += step
         return self.x.index_select(0, idx), None if self.y is None else self.y.index_select(0, idx)
 
     def state_dict(self) -> dict:

@@ -141,29 +141,46 @@ def read_idx(path: str | Path) -> np.ndarray:
     return body.reshape(dims)
 
 
+IDX_NAMES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def read_idx_folder(path: str | Path, dataset: str = "MNIST") -> dict[str, np.ndarray]:
+    """The four IDX files of the original release (MNIST's names, also used by
+    Fashion-MNIST), each optionally gzip'd, from one folder; not verified here."""
+    path = Path(path)
+    out = {}
+    for key, stem in IDX_NAMES.items():
+        hits = [p for p in (path / stem, path / f"{stem}.gz") if p.exists()]
+        if not hits:
+            raise DataError(f"{path} has no {stem}(.gz); put the four {dataset} IDX files there.")
+        out[key] = read_idx(hits[0])
+    return out
+
+
 def read_user_files(path: str | Path) -> dict[str, np.ndarray]:
     """MNIST from a folder of the four IDX files, or an .npz with the four arrays."""
     path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} does not exist; pass a folder of the four MNIST IDX files or an .npz.")
     if path.suffix == ".npz":
-        with np.load(path) as z:
-            missing = {"train_images", "train_labels", "test_images", "test_labels"} - set(z.files)
-            if missing:
-                raise DataError(f"{path} lacks the arrays {sorted(missing)}; save train_images, train_labels, test_images, test_labels.")
-            return {k: z[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                missing = {"train_images", "train_labels", "test_images", "test_labels"} - set(z.files)
+                if missing:
+                    raise DataError(f"{path} lacks the arrays {sorted(missing)}; save train_images, train_labels, "
+                                    "test_images, test_labels.")
+                return {k: z[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+        except DataError:
+            raise
+        except Exception as exc:  # not a zip, pickled objects, truncated
+            raise DataError(f"cannot read {path} as an .npz of the four MNIST arrays ({type(exc).__name__}).") from None
     if path.is_dir():
-        names = {
-            "train_images": "train-images-idx3-ubyte",
-            "train_labels": "train-labels-idx1-ubyte",
-            "test_images": "t10k-images-idx3-ubyte",
-            "test_labels": "t10k-labels-idx1-ubyte",
-        }
-        out = {}
-        for key, stem in names.items():
-            hits = [p for p in (path / stem, path / f"{stem}.gz") if p.exists()]
-            if not hits:
-                raise DataError(f"{path} has no {stem}(.gz); put the four MNIST IDX files there.")
-            out[key] = read_idx(hits[0])
-        return out
+        return read_idx_folder(path, "MNIST")
     raise DataError(f"{path} is neither a folder of MNIST IDX files nor an .npz; pass one of those.")
 
 

@@ -50,12 +50,17 @@ def training_data(cfg, data: ImageSet | torch.Tensor | None = None) -> tuple[tor
     is_image = x.dtype == torch.uint8
 
     def holdout(n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """MNIST's test split when training on MNIST (truly held out), else the last ``n``
-        training images."""
+        """MNIST's (Fashion-MNIST's) test split when training on it (truly held out), else
+        the last ``n`` training images."""
         if cfg.data.dataset in ("mnist", "mnist-train"):
             from ganforge.data.mnist import load_mnist
 
             xt, yt = load_mnist("test")
+            return images_to_nchw(xt[:n]), torch.from_numpy(yt[:n])
+        if cfg.data.dataset in ("fashion-mnist", "fashion-mnist-train"):
+            from ganforge.data.fashion import load_fashion_mnist
+
+            xt, yt = load_fashion_mnist("test")
             return images_to_nchw(xt[:n]), torch.from_numpy(yt[:n])
         return x[-n:], None if y is None else y[-n:]
 

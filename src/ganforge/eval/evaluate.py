@@ -72,6 +72,7 @@ def evaluate(
     extractor_path: str | Path | None = None,
     image_size: int | None = None,
     inception_weights: str | Path | None = None,
+    extractor: str | None = None,
     options: EvalOptions | None = None,
 ) -> EvalReport:
     """Evaluate samples against a reference set; returns an :class:`EvalReport`.
@@ -102,6 +103,8 @@ def evaluate(
     2048-d pool3 space for any image shape, and the Inception Score replaces the MNIST
     class metrics. Without it, 28x28 grayscale images use the shipped MNIST extractor and
     other images use ``$GANFORGE_INCEPTION_WEIGHTS`` if set, else skip those metrics.
+    ``extractor``: "mnist" or "fashion-mnist", the shipped 28x28 extractor; None = the one
+    matching ``ref`` or the run's training data (a digits/clothes mismatch is refused).
 
     ``options``: every setting above as one :class:`EvalOptions`
     (``evaluate(source, options=EvalOptions(n=2000, seed=1))``); then pass none of the
@@ -113,7 +116,7 @@ def evaluate(
         pixel_c2st=pixel_c2st, memorisation=memorisation, copy_threshold=copy_threshold, kid_subsets=kid_subsets,
         kid_subset_size=kid_subset_size, c2st_per_side=c2st_per_side, c2st_epochs=c2st_epochs,
         closest_pairs=closest_pairs, extractor_path=extractor_path, image_size=image_size,
-        inception_weights=inception_weights,
+        inception_weights=inception_weights, extractor=extractor,
     )
     if options is None:
         options = EvalOptions(**given)
@@ -216,7 +219,8 @@ def _evaluate_one(source, opts: EvalOptions) -> EvalReport:
         skipped["c2st_pixels"] = "disabled"
 
     ref_f = ref_p = fake_f = fake_p = None
-    extractor = _choose_extractor(ref_data.images, opts.inception_weights, opts.extractor_path, skipped)
+    extractor = _choose_extractor(ref_data.images, opts.inception_weights, opts.extractor_path, skipped,
+                                  ref_name=ref_data.name, source_dataset=fake.dataset, extractor=opts.extractor)
     inception = extractor is not None and _is_inception(extractor)
     if extractor is not None:
         ref_f, ref_p = reference_features(ref_data, extractor)
@@ -262,6 +266,6 @@ def _evaluate_one(source, opts: EvalOptions) -> EvalReport:
         copy_threshold=s.copy_threshold if s.memorisation else None,
         c2st_pixels_per_side=min(opts.c2st_per_side, n_used, len(ref_data.images)) if opts.pixel_c2st else None,
         run_seeds=[opts.seed], seconds=time.perf_counter() - t0,
-        feature_space=None if extractor is None else (extractor.feature_space if inception else MNIST_FEATURE_SPACE),
+        feature_space=None if extractor is None else extractor.feature_space,
     )
     return EvalReport(protocol, metrics, extra.get("class_shares"), floor_shares, skipped, figures)

@@ -1,4 +1,5 @@
-"""The MNIST feature extractor: a small CNN trained on MNIST, shipped with the package.
+"""The MNIST and Fashion-MNIST feature extractors: one small CNN trained on each data set,
+shipped with the package.
 
 Why not Inception: no Inception weights can be downloaded here, and ImageNet features are
 a poor fit for 28x28 digits anyway. A classifier trained on MNIST itself gives a feature
@@ -9,6 +10,13 @@ The weights (``ganforge/assets/mnist_classifier.safetensors``) are written by
 ``scripts/train_extractor.py``; the sidecar ``mnist_classifier.json`` records their
 sha256, the test accuracy and the training protocol. The hash is checked at every load,
 so a metric is never silently computed with different weights.
+
+The Fashion-MNIST extractor (``fashion_classifier.safetensors``, same architecture, trained
+by ``scripts/train_extractor.py --dataset fashion-mnist`` on ganforge's own Fashion-MNIST
+training split) gives the same metrics for clothes. ``load_extractor(dataset=...)`` picks
+one; the shipped files' sha256 are also pinned here (:data:`SHIPPED_SHA256`), so replacing
+a weights file together with its sidecar is caught too. Digits are never scored in the
+clothes space nor clothes in the digit space (:mod:`ganforge.eval.features` refuses).
 """
 
 from __future__ import annotations
@@ -23,13 +31,40 @@ from torch import nn
 
 from ganforge.data.batches import to_model_range
 from ganforge.errors import CheckpointError, DataError
+from ganforge.eval.features import FASHION_FEATURE_SPACE, MNIST_FEATURE_SPACE
 from ganforge.files import sha256_file
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
 WEIGHTS_PATH = ASSET_DIR / "mnist_classifier.safetensors"
 META_PATH = ASSET_DIR / "mnist_classifier.json"
+FASHION_WEIGHTS_PATH = ASSET_DIR / "fashion_classifier.safetensors"
+FASHION_META_PATH = ASSET_DIR / "fashion_classifier.json"
 FEATURE_DIM = 128
 NUM_CLASSES = 10
+
+#: The shipped extractors, by the data set they were trained on.
+EXTRACTOR_NAMES = ("mnist", "fashion-mnist")
+SHIPPED_WEIGHTS = {"mnist": WEIGHTS_PATH, "fashion-mnist": FASHION_WEIGHTS_PATH}
+#: sha256 of the shipped weights files: rerunning scripts/train_extractor.py must update these.
+SHIPPED_SHA256 = {
+    "mnist": "8f1758f6cea0ef31c1c4a0bba250fa717a6a96c8633690b55be4af39de498f17",
+    "fashion-mnist": "8f48a3763f3b8a201e7f763d3d0bbcacad2f24d43fc238e5fda40a24475994d5",
+}
+#: The name of each extractor's feature space in a report's protocol.
+FEATURE_SPACES = {"mnist": MNIST_FEATURE_SPACE, "fashion-mnist": FASHION_FEATURE_SPACE}
+#: What each extractor's classes are, for messages ("digits" vs "clothes").
+SUBJECTS = {"mnist": "digits", "fashion-mnist": "clothes"}
+
+
+def data_kind(name: str | Path | None) -> str | None:
+    """Which shipped extractor a dataset *name* belongs to: "mnist" (mnist, mnist-train,
+    mnist-test), "fashion-mnist" (fashion-mnist, -train, -test), or None (a path, digits, ...)."""
+    name = str(name) if name is not None else ""
+    if name in ("mnist", "mnist-train", "mnist-test"):
+        return "mnist"
+    if name in ("fashion-mnist", "fashion-mnist-train", "fashion-mnist-test"):
+        return "fashion-mnist"
+    return None
 
 
 class MnistCNN(nn.Module):
@@ -73,25 +108,39 @@ class Extractor:
     model: MnistCNN
     sha256: str
     meta: dict
+    dataset: str = "mnist"          # which data it was trained on: a key of EXTRACTOR_NAMES
 
     @property
     def short_hash(self) -> str:
         return self.sha256[:12]
 
+    @property
+    def feature_space(self) -> str:
+        return FEATURE_SPACES[self.dataset]
+
 
 _CACHE: dict[str, Extractor] = {}
 
 
-def load_extractor(path: str | Path | None = None, meta_path: str | Path | None = None) -> Extractor:
+def load_extractor(
+    path: str | Path | None = None, meta_path: str | Path | None = None, *, dataset: str = "mnist",
+) -> Extractor:
     """Load the extractor weights after checking their sha256 against the sidecar JSON.
 
-    ``path`` defaults to the weights shipped in the package; ``meta_path`` defaults to the
-    ``.json`` beside ``path``. Raises :class:`CheckpointError` when a file is missing or
-    the hash does not match (a tampered or truncated file).
+    ``dataset``: "mnist" (digits) or "fashion-mnist" (clothes), which shipped extractor;
+    ``path`` defaults to its weights in the package (then the hash must also equal
+    :data:`SHIPPED_SHA256`); ``meta_path`` defaults to the ``.json`` beside ``path``.
+    Raises :class:`CheckpointError` when a file is missing or the hash does not match (a
+    tampered or truncated file).
     """
     from safetensors.torch import load_file
 
-    path = Path(path) if path is not None else WEIGHTS_PATH
+    from ganforge.errors import ConfigError
+
+    if dataset not in EXTRACTOR_NAMES:
+        raise ConfigError(f"unknown extractor {dataset!r}; use one of {', '.join(EXTRACTOR_NAMES)}.")
+    shipped = path is None
+    path = Path(path) if path is not None else SHIPPED_WEIGHTS[dataset]
     meta_path = Path(meta_path) if meta_path is not None else path.with_suffix(".json")
     if not path.is_file() or not meta_path.is_file():
         raise CheckpointError(
@@ -104,13 +153,18 @@ def load_extractor(path: str | Path | None = None, meta_path: str | Path | None 
     except (ValueError, KeyError) as exc:
         raise CheckpointError(f"{meta_path} is not a valid extractor description ({exc}); reinstall ganforge") from exc
     digest = sha256_file(path)
+    if shipped and expected != SHIPPED_SHA256[dataset]:
+        raise CheckpointError(
+            f"{meta_path.name} records sha256 {expected[:12]}… but this ganforge ships {dataset} extractor weights "
+            f"{SHIPPED_SHA256[dataset][:12]}…; the files were replaced, reinstall ganforge"
+        )
     if digest != expected:
         raise CheckpointError(
             f"the feature-extractor weights {path} have sha256 {digest[:12]}… but {meta_path.name} "
             f"expects {expected[:12]}…; the file was modified or corrupted, reinstall ganforge "
             "or rerun scripts/train_extractor.py"
         )
-    key = f"{path}:{digest}"
+    key = f"{path}:{digest}:{dataset}"
     if key in _CACHE:
         return _CACHE[key]
     model = MnistCNN(**meta.get("architecture", {}))
@@ -119,7 +173,7 @@ def load_extractor(path: str | Path | None = None, meta_path: str | Path | None 
     except Exception as exc:  # safetensors raises several types for corrupt files
         raise CheckpointError(f"could not read the extractor weights {path} ({exc}); reinstall ganforge") from exc
     model.eval()
-    ext = Extractor(model=model, sha256=digest, meta=meta)
+    ext = Extractor(model=model, sha256=digest, meta=meta, dataset=dataset)
     _CACHE[key] = ext
     return ext
 
@@ -131,7 +185,7 @@ def to_model_input(images: np.ndarray) -> torch.Tensor:
         arr = arr[..., 0]
     if arr.ndim != 3 or arr.shape[1:] != (28, 28):
         raise DataError(
-            f"the MNIST extractor needs grayscale 28x28 images, got shape {tuple(np.shape(images))}; "
+            f"the MNIST and Fashion-MNIST extractors need grayscale 28x28 images, got shape {tuple(np.shape(images))}; "
             "resize/convert the images or use a 28x28 one-channel source"
         )
     if arr.dtype != np.uint8:

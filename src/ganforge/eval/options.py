@@ -25,12 +25,14 @@ MIN_C2ST_PER_SIDE = 20
 class EvalOptions:
     """Settings of an evaluation; the defaults are :func:`~ganforge.eval.evaluate`'s.
 
-    ``ref``: "mnist-test" or a path; ``n``: samples (at least 10); ``train``: training
+    ``ref``: "mnist-test", "fashion-mnist-test" or a path; ``n``: samples (at least 10); ``train``: training
     images for memorisation; ``seed``: sampling, subsets, bootstrap and classifiers;
     ``runs``: generator seeds ``seed .. seed+runs-1``; ``labels``: one int label per
     sample of an array source; ``bootstrap``: resamples for 95 % intervals (0 = none);
     ``copy_threshold``: None = :data:`ganforge.eval.memorisation.DEFAULT_COPY_THRESHOLD`;
     ``image_size``: None = the generator's size for a checkpoint source, else 64.
+    ``extractor``: the shipped 28x28 extractor, "mnist" or "fashion-mnist"; None = the one
+    matching the reference's name or the run's training data (else MNIST).
     ``labels`` takes no part in ``==`` or ``hash`` (an array has neither)."""
 
     ref: str | Path = "mnist-test"
@@ -52,10 +54,14 @@ class EvalOptions:
     extractor_path: str | Path | None = None
     image_size: int | None = None
     inception_weights: str | Path | None = None
+    extractor: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.ref, (str, Path)) or not str(self.ref):
-            raise ConfigError(f"ref must be 'mnist-test' or a path to reference images, got {self.ref!r}.")
+            raise ConfigError(f"ref must be 'mnist-test', 'fashion-mnist-test' or a path to reference images, "
+                              f"got {self.ref!r}.")
+        if self.extractor is not None and self.extractor not in ("mnist", "fashion-mnist"):
+            raise ConfigError(f"extractor (--extractor) must be 'mnist' or 'fashion-mnist', got {self.extractor!r}.")
         self._int("n", MIN_SAMPLES, f"n (-n) must be at least {MIN_SAMPLES} samples, got {self.n}; "
                                     "metrics need a sample set.")
         self._int("seed", 0, f"seed must be an integer of 0 or more, got {self.seed!r}.")

@@ -108,7 +108,9 @@ class EvalReport:
         )
 
     # -------------------------------------------------------------- table
-    def table(self) -> str:
+    def table(self, class_names: list[str] | None = None) -> str:
+        """The report as text. ``class_names``: one name per class for the class shares line
+        (default: Fashion-MNIST's names in its feature space, else the class numbers)."""
         p = self.protocol
         runs = f", {p.runs} runs (mean ± sd)" if p.runs > 1 else ""
         lines = [
@@ -130,7 +132,12 @@ class EvalReport:
                 extra = f"  p={m.p_value:.2g}" if m.p_value > 0 else "  p<1e-300"
             lines.append(f"{m.label:<28}{val:>16}  {ci:<20}{floor:>11}  {better}{extra}")
         if self.class_shares is not None:
-            shares = " ".join(f"{100 * s:4.1f}" for s in self.class_shares)
+            if class_names is None and p.feature_space == "ganforge-fashion-mnist-cnn":
+                from ganforge.data.fashion import FASHION_CLASSES as class_names
+            if class_names is not None and len(class_names) == len(self.class_shares):
+                shares = ", ".join(f"{name} {100 * s:.1f}" for name, s in zip(class_names, self.class_shares))
+            else:
+                shares = " ".join(f"{100 * s:4.1f}" for s in self.class_shares)
             lines.append(f"class shares (%): {shares}")
         for name, why in self.skipped.items():
             lines.append(f"not computed: {name}: {why}")

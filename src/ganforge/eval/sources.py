@@ -16,6 +16,8 @@ from ganforge.errors import DataError
 from ganforge.files import sha256_bytes
 
 MNIST_REFS = ("mnist-test",)
+#: Fashion-MNIST's test set of ganforge's own split (or the IDX files' when those were given).
+FASHION_REFS = ("fashion-mnist-test",)
 
 
 @dataclass
@@ -24,6 +26,7 @@ class ImageData:
     labels: np.ndarray | None
     name: str
     sha256: str
+    dataset: str | None = None     # samples of a run: the data set it was trained on (config.json)
 
 
 def _sha(images: np.ndarray) -> str:
@@ -44,9 +47,10 @@ def load_reference(
 ) -> tuple[ImageData, ImageData | None]:
     """The reference images and, when known, the training images (for memorisation).
 
-    ``ref``: "mnist-test" (training set: MNIST train) or an .npz/.npy/folder; ``train``
-    overrides the training set ("mnist-train" or a path). A folder reference is decoded
-    at ``image_size`` (square); array files keep their size."""
+    ``ref``: "mnist-test" (training set: MNIST train), "fashion-mnist-test" (training set:
+    Fashion-MNIST train) or an .npz/.npy/folder; ``train`` overrides the training set
+    ("mnist-train", "fashion-mnist-train" or a path). A folder reference is decoded at
+    ``image_size`` (square); array files keep their size."""
     from ganforge.data import load_images
 
     if ref in MNIST_REFS:
@@ -55,6 +59,12 @@ def load_reference(
         x, y = load_mnist("test")
         ref_data = ImageData(x, y, ref, _sha(x))
         train = train or "mnist-train"
+    elif ref in FASHION_REFS:
+        from ganforge.data.fashion import load_fashion_mnist
+
+        x, y = load_fashion_mnist("test")
+        ref_data = ImageData(x, y, ref, _sha(x))
+        train = train or "fashion-mnist-train"
     else:
         s = load_images(ref, image_size=image_size)
         ref_data = ImageData(_check_images(s.images, ref), s.labels, str(ref), "")
@@ -66,6 +76,11 @@ def load_reference(
 
             x, y = load_mnist("train")
             train_data = ImageData(x, y, "mnist-train", _sha(x))
+        elif train in ("fashion-mnist", "fashion-mnist-train"):
+            from ganforge.data.fashion import load_fashion_mnist
+
+            x, y = load_fashion_mnist("train")
+            train_data = ImageData(x, y, "fashion-mnist-train", _sha(x))
         else:
             s = load_images(train, image_size=ref_data.images.shape[1])
             imgs = _check_images(s.images, train)
@@ -88,6 +103,17 @@ def _generator_image_size(source) -> int | None:
     return int(checkpoint.load_state(source)["img_shape"][-1])
 
 
+def _trained_on(path: Path) -> str | None:
+    """The ``data.dataset`` a run or checkpoint was trained on (its saved config), or None."""
+    from ganforge import checkpoint
+
+    try:
+        dataset = checkpoint.load_state(path).get("config", {}).get("data", {}).get("dataset")
+    except Exception:  # an unreadable state.json is reported by load_sampler, not here
+        return None
+    return dataset if isinstance(dataset, str) else None
+
+
 def load_samples(
     source, n: int, *, seed: int = 0, labels: np.ndarray | None = None, image_shape: tuple | None = None,
     batch_size: int = 500,
@@ -108,7 +134,7 @@ def load_samples(
             from ganforge.sampling import load_sampler
 
             imgs, lab = sampler_images(load_sampler(path), n, seed, batch_size)
-            return ImageData(imgs, lab, f"{path} (seed {seed})", _sha(imgs))
+            return ImageData(imgs, lab, f"{path} (seed {seed})", _sha(imgs), dataset=_trained_on(path))
         if path.is_dir():
             from ganforge.data.arrays import load_folder
 

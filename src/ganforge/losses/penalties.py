@@ -7,10 +7,15 @@ from __future__ import annotations
 import torch
 
 
-def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None = None,
+                     eps: torch.Tensor | None = None) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(‖∇x̂ D(x̂)‖₂ - 1)²] at x̂ = εx + (1-ε)x̃,
-    one ε ~ U[0,1] per sample and one norm per sample."""
-    eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype)
+    one ε ~ U[0,1] per sample and one norm per sample. ``eps`` (N,): given by data-parallel
+    training (this rank's slice of one global draw); drawn here otherwise."""
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    if eps is None:
+        eps = torch.rand(shape, device=real.device, dtype=real.dtype)
+    eps = eps.reshape(shape).to(real.dtype)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     out = D(x_hat, y)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)

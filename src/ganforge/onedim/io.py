@@ -13,7 +13,6 @@ bad cell for the error message (pandas silently coerces or reports only the firs
 from __future__ import annotations
 
 import csv
-import io as _io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,17 +100,77 @@ def load_dataset(name: str) -> tuple[dict[str, list[str]], str, str]:
     return table, value_col, group_col
 
 
-def _read_text_table(path: Path) -> tuple[list[str] | None, list[list[str]], list[int]]:
-    """``(header or None, rows, file line number of each row)`` for CSV/TSV/whitespace text."""
+#: The text reader holds one line at a time; a longer line is refused (one sentence) rather than
+#: read whole. One value per line, or a CSV row per line, never comes near it.
+MAX_LINE_CHARS = 1 << 20
+
+
+def _text_lines(path: Path):
+    """``(file line number, line)`` of the non-blank, non-comment lines, read one at a time
+    (memory does not grow with the file)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline=None) as fh:
+            n = 0
+            while True:
+                line = fh.readline(MAX_LINE_CHARS + 1)
+                if not line:
+                    return
+                n += 1
+                if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+                    raise DataError(f"{path} has a line longer than {MAX_LINE_CHARS:,} characters (line {n}); "
+                                    "put one value per line, or one CSV/TSV row per line.")
+                stripped = line.strip()
+                if stripped and not stripped.startswith("#"):
+                    yield n, line.rstrip("\r\n")
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text file; save it as CSV/TSV text or as .npy.") from None
-    raw = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip() and not line.lstrip().startswith("#")]
-    if not raw:
+
+
+class _Feed:
+    """Hands lines to :mod:`csv` and remembers the file line number of the last one, so a
+    row's line is known and a quoted cell spanning lines is noticed."""
+
+    def __init__(self, lines):
+        self.lines, self.line_no, self.count = lines, 0, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        self.line_no, text = next(self.lines)
+        self.count += 1
+        return text
+
+
+def _text_rows(path: Path, head: list, rest, delim: str | None):
+    """``(line number, cells)`` per row, streaming."""
+    import itertools
+
+    lines = itertools.chain(head, rest)
+    if delim is None:
+        for n, line in lines:
+            yield n, line.split()
+        return
+    feed = _Feed(lines)
+    for i, row in enumerate(csv.reader(feed, delimiter=delim), 1):
+        if feed.count != i:  # quoted newlines: line numbers no longer map; keep it simple
+            raise DataError(f"{path} has quoted cells that span lines; remove the line breaks inside quotes.")
+        yield feed.line_no, row
+
+
+def _read_text_column(path: Path, column, *, by, dropna) -> Column:
+    """One column of a CSV/TSV/whitespace text file, streamed: values go into a growing
+    float64 buffer (8 bytes each) as the lines are read; bad cells are remembered by line
+    number (the first few, and how many)."""
+    import itertools
+    from array import array
+
+    lines = _text_lines(path)
+    head = list(itertools.islice(lines, 201))  # delimiter, header and the numeric column are decided here
+    if not head:
         raise DataError(f"{path} is empty; it needs one number per line or a CSV/TSV column.")
     suffix = path.suffix.lower()
-    sample = "\n".join(line for _, line in raw[:50])
+    sample = "\n".join(line for _, line in head[:50])
     if suffix == ".tsv" or (suffix != ".csv" and "\t" in sample):
         delim = "\t"
     elif suffix == ".csv" or "," in sample:
@@ -120,25 +179,86 @@ def _read_text_table(path: Path) -> tuple[list[str] | None, list[list[str]], lis
         delim = ";"
     else:
         delim = None  # whitespace-separated
-    rows: list[list[str]] = []
-    if delim is None:
-        rows = [line.split() for _, line in raw]
-        if len(rows) == 1 and _parse_float(rows[0][0]) is not None:  # "1.2 3.4 5.6 ...": one sample on one line
-            return None, [[c] for c in rows[0]], [raw[0][0]] * len(rows[0])
-    else:
-        reader = csv.reader(_io.StringIO("\n".join(line for _, line in raw)), delimiter=delim)
-        rows = [list(r) for r in reader]
-        if len(rows) != len(raw):  # quoted newlines: line numbers no longer map; keep it simple
-            raise DataError(f"{path} has quoted cells that span lines; remove the line breaks inside quotes.")
-    line_no = [i for i, _ in raw]
-    first = rows[0]
+    if delim is None and len(head) == 1:
+        cells = head[0][1].split()
+        if _parse_float(cells[0]) is not None:  # "1.2 3.4 5.6 ...": one sample on one line
+            return _from_cells(cells, [head[0][0]] * len(cells), None, name="column 0", source=str(path), by=by,
+                               dropna=dropna)
+    rows = _text_rows(path, head, lines, delim)
+    first_line, first = next(rows)
     header = None
+    buffered: list[tuple[int, list[str]]] = []
     if any(_parse_float(c) is None for c in first):
         header = [c.strip() for c in first]
-        rows, line_no = rows[1:], line_no[1:]
-        if not rows:
-            raise DataError(f"{path} has a header but no data rows; add the values below the header.")
-    return header, rows, line_no
+    else:
+        buffered.append((first_line, first))
+    buffered += list(itertools.islice(rows, 200 - len(buffered)))
+    if header is not None and not buffered:
+        raise DataError(f"{path} has a header but no data rows; add the values below the header.")
+    ncols = max([len(r) for _, r in buffered] + [len(header) if header else 0])
+    if column is None:
+        if ncols == 1:
+            idx = 0
+        else:
+            numeric = [j for j in range(ncols) if all(j < len(r) and _parse_float(r[j]) is not None for _, r in buffered)]
+            if by is not None and header is not None and by in header:
+                numeric = [j for j in numeric if header[j] != by]
+            if len(numeric) != 1:
+                names = ", ".join(repr(h) for h in header) if header else f"indices 0..{ncols - 1}"
+                raise DataError(f"{path} has {ncols} columns; choose one with --column ({names}).")
+            idx = numeric[0]
+    else:
+        idx = _select(header, ncols, column, str(path))
+    name = header[idx] if header is not None and idx < len(header) else f"column {idx}"
+    gidx = _select(header, ncols, by, str(path)) if by is not None else None
+
+    values = array("d")
+    codes = array("i")
+    group_code: dict[str, int] = {}
+    short, bad, nonfinite = _Spots(), _Spots(), _Spots()
+    for line_no, r in itertools.chain(buffered, rows):
+        if len(r) <= idx:
+            short.add(line_no)
+            continue
+        v = _parse_float(r[idx])
+        if v is None:
+            bad.add(line_no)
+            continue
+        if not math.isfinite(v):
+            nonfinite.add(line_no)
+        values.append(v)
+        if gidx is not None:
+            g = r[gidx].strip() if gidx < len(r) else ""
+            codes.append(group_code.setdefault(g, len(group_code)))
+    if short.count:
+        raise DataError(f"{path} has rows without column {idx} at lines {short}; fill in the missing cells.")
+    if bad.count:
+        raise DataError(f"column '{name}' in {path} has non-numeric cells at line{'s' if bad.count > 1 else ''} {bad}; "
+                        "fix or delete them (or pick another --column).")
+    groups = None
+    if gidx is not None:
+        labels = np.empty(len(group_code), dtype=object)
+        labels[:] = list(group_code)
+        groups = labels[np.frombuffer(codes, dtype=np.int32)]
+    return _finish(np.frombuffer(values, dtype=np.float64), name=name, source=str(path), groups=groups, by=by,
+                   dropna=dropna, spots=nonfinite)
+
+
+class _Spots:
+    """Line numbers of problems: the first few, and how many in all."""
+
+    def __init__(self, keep: int = 5):
+        self.first: list[int] = []
+        self.count, self.keep = 0, keep
+
+    def add(self, line_no: int) -> None:
+        self.count += 1
+        if len(self.first) < self.keep:
+            self.first.append(line_no)
+
+    def __str__(self) -> str:
+        more = f" (and {self.count - len(self.first)} more)" if self.count > len(self.first) else ""
+        return ", ".join(map(str, self.first)) + more
 
 
 def _select(header: list[str] | None, ncols: int, column: str | int | None, where: str, table_cols=None) -> int:
@@ -181,21 +301,27 @@ def _from_cells(
 
 def _finish(
     values: np.ndarray, *, name: str, source: str, groups: np.ndarray | None, by: str | None, dropna: bool,
-    lines: list[int] | None = None,
+    lines: list[int] | None = None, spots: "_Spots | None" = None,
 ) -> Column:
     finite = np.isfinite(values)
     dropped = int((~finite).sum())
     if dropped and not dropna:
-        idx = np.flatnonzero(~finite).tolist()
-        locs = [lines[i] for i in idx] if lines is not None else [i + 1 for i in idx]
-        where = ("line" if lines is not None else "row") + ("s" if len(locs) > 1 else "")
+        if spots is not None:  # the streaming reader noted the line numbers as it read
+            where, at = "line" + ("s" if spots.count > 1 else ""), str(spots)
+        else:
+            idx = np.flatnonzero(~finite)[:6].tolist()
+            locs = [lines[i] for i in idx] if lines is not None else [i + 1 for i in idx]
+            where = ("line" if lines is not None else "row") + ("s" if dropped > 1 else "")
+            at = ", ".join(map(str, locs[:5])) + (f" (and {dropped - 5} more)" if dropped > 5 else "")
         raise DataError(
-            f"column '{name}' in {source} has {dropped} missing/NaN/inf value(s) at {where} {_lines_list(locs)}; "
+            f"column '{name}' in {source} has {dropped} missing/NaN/inf value(s) at {where} {at}; "
             "pass --dropna to drop them or fix the data."
         )
-    values = values[finite].astype(np.float64)
-    if groups is not None:
-        groups = groups[finite]
+    if dropped:  # copies only when something is dropped: a large column is held once
+        values = values[finite]
+        if groups is not None:
+            groups = groups[finite]
+    values = np.asarray(values, dtype=np.float64)
     col = Column(values=values, name=name, source=source, groups=groups, by=by, dropped=dropped)
     if dropped:
         col.notes.append(f"dropped {dropped} missing/NaN/inf value(s) (--dropna)")
@@ -246,40 +372,14 @@ def read_column(
         raise DataError(f"{path} is a folder; give a CSV/TSV/text/.npy file.")
     if path.suffix.lower() == ".npy":
         return _read_npy(path, column, by=by, dropna=dropna)
-    header, rows, lines = _read_text_table(path)
-    ncols = max(len(r) for r in rows)
-    if header is not None:
-        ncols = max(ncols, len(header))
-    if column is None:
-        if ncols == 1:
-            idx = 0
-        else:
-            numeric = [j for j in range(ncols) if all(
-                j < len(r) and _parse_float(r[j]) is not None for r in rows[:200])]
-            if by is not None and header is not None and by in header:
-                numeric = [j for j in numeric if header[j] != by]
-            if len(numeric) != 1:
-                names = ", ".join(repr(h) for h in header) if header else f"indices 0..{ncols - 1}"
-                raise DataError(f"{path} has {ncols} columns; choose one with --column ({names}).")
-            idx = numeric[0]
-    else:
-        idx = _select(header, ncols, column, str(path))
-    short = [lines[i] for i, r in enumerate(rows) if len(r) <= idx]
-    if short:
-        raise DataError(f"{path} has rows without column {idx} at lines {_lines_list(short)}; fill in the missing cells.")
-    name = header[idx] if header is not None and idx < len(header) else f"column {idx}"
-    groups = None
-    if by is not None:
-        gidx = _select(header, ncols, by, str(path))
-        groups = [r[gidx].strip() if gidx < len(r) else "" for r in rows]
-    return _from_cells([r[idx] for r in rows], lines, groups, name=name, source=str(path), by=by, dropna=dropna)
+    return _read_text_column(path, column, by=by, dropna=dropna)
 
 
 def _read_npy(path: Path, column, *, by, dropna) -> Column:
     if by is not None:
         raise DataError(f"--by needs a table with named columns; {path} is a .npy array, so save it as CSV.")
     try:
-        arr = np.load(path, allow_pickle=False)
+        arr = np.load(path, allow_pickle=False, mmap_mode="r")  # mapped: only the column read is copied
     except Exception as exc:
         raise DataError(f"cannot read {path} as a .npy array ({type(exc).__name__}); re-save it with numpy.save.") from None
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):

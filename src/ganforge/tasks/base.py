@@ -28,6 +28,7 @@ from torch import nn
 from ganforge.config import Config
 from ganforge.data.batches import Feed
 from ganforge.data.training import DataSpec
+from ganforge.ranks import Dist
 from ganforge.sampler import Sampler
 
 
@@ -38,8 +39,9 @@ class Task(ABC):
     #: metrics.jsonl key -> progress-bar label, for the statistics this family reports.
     progress: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, cfg: Config, spec: DataSpec, device: torch.device):
+    def __init__(self, cfg: Config, spec: DataSpec, device: torch.device, dist: Dist | None = None):
         self.cfg, self.spec, self.device = cfg, spec, device
+        self.dist = dist if dist is not None else Dist()  # average each network's gradients before its step
         self.modules: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         bf16 = cfg.train.bf16
@@ -99,3 +101,13 @@ def load_generator_net(cfg: Config, state: dict, ckpt: Path, name: str, device) 
         raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
     checkpoint.load_module_weights(ckpt, name, G)
     return G.to(device)
+
+
+def fast_forwards(cfg: Config, spec: DataSpec, *nets: nn.Module) -> list[nn.Module]:
+    """The GPU options of ``train``: channels_last memory format for convolutional networks
+    (in place), and ``torch.compile``d forwards that share the networks' parameters (the
+    eager networks stay for checkpoints, the EMA and the penalty's double backward)."""
+    if cfg.train.channels_last and len(spec.shape) == 3:
+        for net in nets:
+            net.to(memory_format=torch.channels_last)
+    return [torch.compile(net) if cfg.train.compile else net for net in nets]

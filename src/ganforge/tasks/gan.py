@@ -32,7 +32,7 @@ from ganforge.models.diffaugment import attach_diffaugment
 from ganforge.models.noise import sample_z
 from ganforge.optim import make_optimizer
 from ganforge.sampler import GeneratorSampler
-from ganforge.tasks.base import DataSpec, Task, load_generator_net
+from ganforge.tasks.base import DataSpec, Task, fast_forwards, load_generator_net
 
 
 @dataclass(frozen=True)
@@ -109,13 +109,17 @@ def _score(logits: torch.Tensor, probabilities: bool) -> torch.Tensor:
 
 
 def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcontext,
-           joint: bool | None = None) -> dict[str, torch.Tensor]:
+           joint: bool | None = None, sync: Callable | None = None,
+           penalty_eps: torch.Tensor | None = None, penalty_D: nn.Module | None = None) -> dict[str, torch.Tensor]:
     """One discriminator update on a real batch and G(z) (fakes use the real batch's
     labels when conditional). Returns detached statistics (no host sync).
 
     ``joint``: score [real; fake] in one forward -- identical maths when no layer of D
     mixes samples (no BatchNorm), and one large matmul is faster than two small ones.
-    None = decide from D (tasks decide once at construction)."""
+    None = decide from D (tasks decide once at construction). ``sync(D)``: called between
+    backward and the optimizer step (data parallelism averages D's gradients there).
+    ``penalty_eps``: the gradient penalty's interpolation weights, when the caller draws them.
+    ``penalty_D``: the eager D for the penalty's double backward when ``D`` is compiled."""
     if joint is None:
         joint = not has_batchnorm(D)
     with torch.no_grad(), autocast():
@@ -134,11 +138,14 @@ def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcont
     stats = {}
     if obj.penalty is not None:
         # Double backward stays eager and in fp32.
-        pen = obj.penalty(D, real, fake, y)
+        pD = D if penalty_D is None else penalty_D
+        pen = obj.penalty(pD, real, fake, y) if penalty_eps is None else obj.penalty(pD, real, fake, y, eps=penalty_eps)
         loss = loss + obj.penalty_weight * pen
         stats["penalty"] = pen.detach()
     opt_d.zero_grad(set_to_none=True)
     loss.backward()
+    if sync is not None:
+        sync(D)
     opt_d.step()
     if obj.clip:
         clip_weights(D, obj.clip)
@@ -147,8 +154,9 @@ def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcont
     return stats
 
 
-def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext) -> dict[str, torch.Tensor]:
-    """One generator update through a frozen D."""
+def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext,
+           sync: Callable | None = None) -> dict[str, torch.Tensor]:
+    """One generator update through a frozen D (D gets no gradient, so nothing of D is synchronised)."""
     with frozen(D):
         with autocast():
             fake = G(z, y)
@@ -156,6 +164,8 @@ def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext) -
         loss = obj.g_loss(fake_logits.float())
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        if sync is not None:
+            sync(G)
         opt_g.step()
     return {"g_loss": loss.detach()}
 
@@ -201,8 +211,8 @@ class GANTask(Task):
 
     progress = {"d_loss": "D", "g_loss": "G", "d_real": "D(x)", "d_fake": "D(G(z))"}
 
-    def __init__(self, cfg: Config, spec: DataSpec, device: torch.device):
-        super().__init__(cfg, spec, device)
+    def __init__(self, cfg: Config, spec: DataSpec, device: torch.device, dist=None):
+        super().__init__(cfg, spec, device, dist)
         t: GANConfig = cfg.task
         self.t = t
         self.output = g_output(cfg, spec)
@@ -214,6 +224,9 @@ class GANTask(Task):
         self.opt_d = make_optimizer(self.D.parameters(), t.d_optim)
         self.obj = Objective.from_config(t.loss)
         self.joint = not has_batchnorm(self.D)
+        self.sync = self.dist.average_gradients if self.dist.active else None
+        self.channels_last = cfg.train.channels_last and len(spec.shape) == 3
+        self.G_fwd, self.D_fwd = fast_forwards(cfg, spec, self.G, self.D)
         self.modules = {"G": self.G, "D": self.D} | ({"G_ema": self.G_ema} if self.G_ema is not None else {})
         self.optimizers = {"opt_g": self.opt_g, "opt_d": self.opt_d}
         self.d_wins_streak, self.warned = 0, False
@@ -228,22 +241,36 @@ class GANTask(Task):
         return self.cfg.train.batch_size * self.t.d_steps
 
     def step(self, feed: Feed, step: int) -> dict[str, torch.Tensor]:
-        G, D, noise, scaling = self.G, self.D, self.cfg.model.noise, self.cfg.data.scaling
+        G, D, noise, scaling = self.G_fwd, self.D_fwd, self.cfg.model.noise, self.cfg.data.scaling
         # 1) freeze G, train D (n_critic times)
         for _ in range(self.t.critic_steps(step)):
             real, y = feed.batch()
             z = feed.z(self.cfg.model.z_dim, noise)
-            stats = d_step(G, D, self.opt_d, to_model_range(real, scaling), y, z, self.obj, self.autocast, self.joint)
+            real = to_model_range(real, scaling)
+            if self.channels_last:
+                real = real.contiguous(memory_format=torch.channels_last)
+            stats = d_step(G, D, self.opt_d, real, y, z, self.obj, self.autocast, self.joint,
+                           self.sync, self._penalty_eps(feed), self.D)
         # 2) freeze D, train G
         z = feed.z(self.cfg.model.z_dim, noise)
         y = feed.labels(self.spec.num_classes)
-        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast)
+        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync)
         if self.G_ema is not None:
-            ema_update(self.G_ema, G, self.t.ema, step)
+            ema_update(self.G_ema, self.G, self.t.ema, step)
         return stats
 
     def state(self) -> dict:
         return {"output": self.output}
+
+    def _penalty_eps(self, feed: Feed) -> torch.Tensor | None:
+        """With several ranks, WGAN-GP's interpolation weights are one global draw from the
+        (identically seeded) global RNG, sliced by rank, so 2 ranks × b match 1 process × 2b.
+        With one process the penalty draws them itself, exactly as before."""
+        if not (self.dist.active and self.t.loss.penalty == "gp"):
+            return None
+        n = feed.batch_size
+        eps = torch.rand(n * self.dist.world_size, device=self.device)
+        return eps[self.dist.rank * n:(self.dist.rank + 1) * n]
 
     def train_mode(self) -> None:
         self.G.train()

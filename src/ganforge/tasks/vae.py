@@ -21,7 +21,7 @@ from ganforge.models.noise import sample_z
 from ganforge.models.vae import VAEDecoder, build_encoder, decoder_output
 from ganforge.optim import make_optimizer
 from ganforge.sampler import GeneratorSampler
-from ganforge.tasks.base import DataSpec, Task, load_generator_net
+from ganforge.tasks.base import DataSpec, Task, fast_forwards, load_generator_net
 
 
 def check_vae_config(cfg: Config) -> None:
@@ -36,7 +36,7 @@ def check_vae_config(cfg: Config) -> None:
                               f"set model.{name}=false or kind=gan.")
 
 
-def vae_step(E, G, opt, x, y, eps: torch.Tensor, vcfg: VAEConfig, autocast) -> dict[str, torch.Tensor]:
+def vae_step(E, G, opt, x, y, eps: torch.Tensor, vcfg: VAEConfig, autocast, sync=None) -> dict[str, torch.Tensor]:
     """One VAE update on a batch: encode, reparameterise z = mu + sigma * eps (eps drawn
     by the caller so runs stay seeded), decode, minimise the negative ELBO."""
     with autocast():
@@ -51,6 +51,8 @@ def vae_step(E, G, opt, x, y, eps: torch.Tensor, vcfg: VAEConfig, autocast) -> d
     loss = negative_elbo(recon, kl, vcfg.beta)
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    if sync is not None:  # data parallelism: average E's and G's gradients over ranks
+        sync(E, G)
     opt.step()
     return {"loss": loss.detach(), "elbo": -(recon + kl).mean().detach(), "recon": recon.mean().detach(),
             "kl": kl.mean().detach()}
@@ -59,14 +61,16 @@ def vae_step(E, G, opt, x, y, eps: torch.Tensor, vcfg: VAEConfig, autocast) -> d
 class VAETask(Task):
     progress = {"elbo": "ELBO", "kl": "KL"}
 
-    def __init__(self, cfg: Config, spec: DataSpec, device: torch.device):
-        super().__init__(cfg, spec, device)
+    def __init__(self, cfg: Config, spec: DataSpec, device: torch.device, dist=None):
+        super().__init__(cfg, spec, device, dist)
         check_vae_config(cfg)
         self.t: VAEConfig = cfg.task
         self.output = decoder_output(self.t.likelihood)
         self.G = build_generator(cfg.model, spec.shape, spec.num_classes, self.output).to(device)
         self.E = build_encoder(self.t, cfg.model.z_dim, cfg.model.width, spec.shape, spec.num_classes).to(device)
         self.opt = make_optimizer([*self.E.parameters(), *self.G.parameters()], self.t.optim)
+        self.E_fwd, self.G_fwd = fast_forwards(cfg, spec, self.E, self.G)
+        self.channels_last = cfg.train.channels_last and len(spec.shape) == 3
         self.modules = {"G": self.G, "E": self.E}
         self.optimizers = {"opt_g": self.opt}
         # The preview: 64 samples from fixed z, then held-out images and their reconstructions.
@@ -82,8 +86,11 @@ class VAETask(Task):
     def step(self, feed: Feed, step: int) -> dict[str, torch.Tensor]:
         real, y = feed.batch()
         eps = feed.z(self.cfg.model.z_dim, "gaussian")
-        return vae_step(self.E, self.G, self.opt, to_model_range(real, self.cfg.data.scaling), y, eps, self.t,
-                        self.autocast)
+        x = to_model_range(real, self.cfg.data.scaling)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return vae_step(self.E_fwd, self.G_fwd, self.opt, x, y, eps, self.t,
+                        self.autocast, self.dist.average_gradients if self.dist.active else None)
 
     def state(self) -> dict:
         return {"output": self.output}

@@ -1,33 +1,76 @@
-"""Where ranks live in the harness. Today every run is one process (rank 0 of 1); the
-distributed-training issue fills this in from torchrun's environment (nanoGPT's
-``train.py``: ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``; ``master_process`` writes).
+"""Ranks: data-parallel training with torchrun, set up the way nanoGPT's ``train.py`` does
+(``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE`` from torchrun's environment; one process per
+device; the main process alone writes).
 
-The harness already keeps the three rules that make ranks fit without another rewrite:
-only ``is_main`` writes files and prints; a stop (signal, early stop) is *agreed* through
-:meth:`Dist.agree` before the loop acts on it, so no rank waits on a collective that
-another rank skipped; batches and noise are drawn globally and sliced by rank
-(:class:`ganforge.data.batches.Feed`).
+Why ``torch.distributed`` directly and not ``DistributedDataParallel``: a GAN has two
+networks stepped in alternation, a G step that backpropagates *through* a frozen D, and
+gradient penalties that need a double backward. DDP wraps one module and synchronises in
+backward hooks, which is where its users hit trouble (a G step that leaves D's reducer
+waiting, "Expected to mark a variable ready only once" with double backward, BatchNorm
+buffers broadcast at every forward of D; see the issue trackers of stylegan2-ada-pytorch
+and StudioGAN). Here each task averages each network's gradients explicitly, after its own
+backward and before its own optimizer step -- stylegan2-ada's training loop does the same
+with a flattened all-reduce -- so the maths is visible and the G step never touches D.
+
+Rules the harness keeps with several ranks:
+- every rank seeds the global torch RNG with the same seed, so initial weights and every
+  draw from it (dropout, gradient-penalty interpolation) are in step across ranks; real
+  batches and noise are drawn *globally* and sliced by rank (``Feed``), so 2 ranks × b see
+  exactly what 1 process × 2b sees;
+- gradients are averaged per network; buffers (BatchNorm statistics, spectral-norm vectors)
+  are broadcast from rank 0 after every step, as DDP's ``broadcast_buffers`` does, so the
+  EMA of G and every buffer stay identical on every rank;
+- a stop (signal, early stop) goes through :meth:`Dist.agree`, the window's statistics
+  through :meth:`Dist.mean` (so a NaN on one rank stops all), before anyone acts on them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+import os
+
+import torch
+import torch.distributed as tdist
+
+from ganforge.errors import ConfigError
+from ganforge.ranks import Dist
+
+#: Optional init method for process groups started without torchrun (tests use a file store).
+INIT_ENV = "GANFORGE_DIST_INIT"
 
 
-@dataclass(frozen=True)
-class Dist:
-    rank: int = 0
-    world_size: int = 1
+def from_environment(device: str) -> tuple[Dist, torch.device, bool]:
+    """(ranks, this process's device, whether this call started the process group) from
+    torchrun's environment; one process without it.
 
-    @property
-    def is_main(self) -> bool:
-        """Rank 0: the only process that creates the run directory and writes to it."""
-        return self.rank == 0
+    ``device`` is the configured ``train.device``: "cuda" becomes ``cuda:LOCAL_RANK`` (one GPU
+    per process, NCCL), "cpu" uses gloo."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist(), torch.device(device), False
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if torch.cuda.device_count() <= local_rank:
+            raise ConfigError(f"rank {rank} wants GPU {local_rank} but this node has {torch.cuda.device_count()}; "
+                              "start at most one process per GPU (torchrun --nproc_per_node).")
+        dev = torch.device("cuda", local_rank)
+        torch.cuda.set_device(dev)
+    owned = not tdist.is_initialized()
+    if owned:
+        tdist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo",
+                                 init_method=os.environ.get(INIT_ENV, "env://"), rank=rank, world_size=world,
+                                 timeout=datetime.timedelta(minutes=int(os.environ.get("GANFORGE_DIST_TIMEOUT_MIN", "10"))))
+    return Dist(rank, world, local_rank), dev, owned
 
-    def agree(self, flag: bool) -> bool:
-        """True when any rank raised ``flag`` (an all-reduce MAX with several processes)."""
-        return flag
+
+def shutdown(dist: Dist) -> None:
+    if dist.active and tdist.is_initialized():
+        tdist.destroy_process_group()
 
 
 def single_process() -> Dist:
     return Dist()
+
+
+__all__ = ["Dist", "from_environment", "shutdown", "single_process", "INIT_ENV"]

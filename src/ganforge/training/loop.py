@@ -18,9 +18,10 @@ from ganforge.config import Config
 from ganforge.data import ImageSet
 from ganforge.data.batches import DeviceBatcher, Feed
 from ganforge.data.training import training_data
+from ganforge.devices import require_device
 from ganforge.errors import ConfigError
 from ganforge.tasks import get_task
-from ganforge.training.dist import single_process
+from ganforge.training.dist import Dist, from_environment, shutdown
 from ganforge.training.monitor import Monitor, plot_losses
 from ganforge.training.run import Run, StopSignals
 
@@ -34,6 +35,7 @@ class RunResult:
     step: int
     interrupted: bool = False
     early_stopped: bool = False
+    main: bool = True  # False on the ranks that write nothing (their paths are None)
 
 
 def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | None = None,
@@ -42,77 +44,137 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     checkpoint are.
 
     ``resume``: a run directory; training continues bit-exactly from its latest
-    checkpoint (same device and thread count) up to ``cfg.train.steps``.
+    checkpoint (same device, thread count and number of processes) up to ``cfg.train.steps``.
     ``data``: in-memory data instead of ``cfg.data.dataset`` (an ImageSet, or a float
     tensor (N, d) of rows, e.g. a standardised 1-D column).
+    Started by torchrun, every process trains its slice of each global batch and only
+    rank 0 writes (``ganforge.training.dist``).
     """
     t = cfg.train
+    require_device(t.device)  # one sentence, before anything is built or written
     if t.threads:
         torch.set_num_threads(t.threads)
-    device = torch.device(t.device)
-    dist = single_process()
-    torch.manual_seed(t.seed)
+    dist, device, owned = from_environment(t.device)
+    try:
+        return _train(cfg, dist, device, runs_root, resume, data, quiet)
+    finally:
+        if owned:
+            shutdown(dist)
+
+
+def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, data, quiet) -> RunResult:
+    t = cfg.train
+    torch.manual_seed(t.seed)  # the same seed on every rank: same initial weights, same draws (dist.py)
 
     # --- data on the device, the family's networks; every user error is raised before the run directory exists ---
     x, y, spec = training_data(cfg, data)
     if t.eval_every and not (spec.is_image and spec.shape == (1, 28, 28)):
         raise ConfigError("train.eval_every uses the MNIST feature extractor, which needs 28x28 grayscale images; "
                           "set train.eval_every=0 for this dataset.")
-    feed = Feed(DeviceBatcher(x, y, t.batch_size, seed=t.seed, device=device), t.batch_size, t.seed + 1, device,
-                dist.rank, dist.world_size)
-    task = get_task(cfg.kind)(cfg, spec, device)
-    run = Run.reopen(resume, cfg) if resume is not None else Run.create(runs_root, cfg)
-    start = run.restore(task, feed) if resume is not None else 0
+    batcher = DeviceBatcher(x, y, t.batch_size, seed=t.seed, device=device, rank=dist.rank, world_size=dist.world_size)
+    feed = Feed(batcher, t.batch_size, t.seed + 1, device, dist.rank, dist.world_size)
+    task = get_task(cfg.kind)(cfg, spec, device, dist)
+    dist.broadcast_parameters(*task.modules.values())
+    if t.tensorboard:
+        from ganforge.report.tensorboard import TensorBoardSink, require_tensorboard
 
-    monitor = Monitor(run.dir, t.steps, start, task.images_per_step, task.progress, quiet or not dist.is_main)
+        require_tensorboard()  # a missing package is one sentence before the run directory exists
+    run = open_run(cfg, dist, runs_root, resume)
+    start = run.restore(task, feed) if resume is not None else 0
+    if resume is not None:
+        run.tidy(dist.is_main)  # a killed run: stale temporary files, rows logged after the checkpoint
+
+    sink = TensorBoardSink(run.dir) if t.tensorboard and dist.is_main else None
+    monitor = Monitor(run.dir, t.steps, start, task.images_per_step, task.progress, quiet, dist, sink)
+    monitor.event(start, "resume" if resume is not None else "start",
+                  f"{cfg.name} ({cfg.kind}) on {dist.world_size} process(es), device {device}")
     if t.bf16 and device.type == "cpu" and not cpu_has_native_bf16():
-        monitor.write("warning: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 autocast is emulated: "
-                      "measured 10-25x slower than float32 on an AVX2 EPYC. Train without --bf16 here.")
+        monitor.warn(start, "warning: this CPU has no native bf16 (AVX-512 BF16 or AMX), so bf16 autocast is emulated: "
+                            "measured 10-25x slower than float32 on an AVX2 EPYC. Train without --bf16 here.")
+    buffers = [m for m in task.modules.values() if any(b.is_floating_point() for b in m.buffers())]
     best = BestTracker(t.early_stop)
-    step, stop_reason = start, None
+    step, stop = start, NO_STOP
     task.train_mode()
     try:
         with StopSignals() as signals:
             while step < t.steps:
                 stats = task.step(feed, step)
+                dist.broadcast_buffers(*buffers)  # BatchNorm statistics: rank 0's, as DDP does
                 step += 1
                 monitor.add(stats)
-                if step % t.log_every == 0:
-                    log(monitor, task, run, step)
-                if step % t.sample_every == 0:
-                    run.write_grid(task, step)
-                if step % t.checkpoint_every == 0:
+                at_log = step % t.log_every == 0
+                at_eval = bool(t.eval_every) and step % t.eval_every == 0
+                if at_log or at_eval or step % t.checkpoint_every == 0:
                     log(monitor, task, run, step)  # never checkpoint weights that went non-finite
-                    run.save(task, feed, step)
-                if t.eval_every and step % t.eval_every == 0:
-                    log(monitor, task, run, step)
+                if step % t.sample_every == 0 and dist.is_main:
+                    monitor.grid(step, run.write_grid(task, step))
+                if step % t.checkpoint_every == 0:
+                    dist.check_in_step(*task.modules.values())
+                    if dist.is_main:
+                        run.save(task, feed, step)
+                if at_eval and dist.is_main:  # once, not once per rank
                     if best.update(quick_fid(task, t, monitor, step)):
                         run.save(task, feed, step, name="best")
                     if best.stop:
-                        monitor.write(f"early stop at step {step}: no better FID in {t.early_stop} evaluations "
-                                      f"(best {best.fid:.2f}, kept in checkpoints/best).")
-                        stop_reason = "early stop"
-                if dist.agree(signals.requested or stop_reason is not None):
-                    stop_reason = stop_reason or "signal"
-                    break
+                        stop = EARLY_STOP
+                # With several ranks, agreeing costs a host sync: do it where the loop syncs anyway.
+                if not dist.active or at_log or at_eval:
+                    stop = max(stop, dist.agree_max(max(stop, SIGNAL if signals.requested else NO_STOP)))
+                    if stop:
+                        break
         log(monitor, task, run, step)
-        if stop_reason == "signal":
+        if stop == EARLY_STOP:
+            monitor.event(step, "early_stop", f"early stop at step {step}: no better FID in {t.early_stop} "
+                                              "evaluations (best kept in checkpoints/best).")
+            monitor.write(f"early stop at step {step}: no better FID in {t.early_stop} evaluations "
+                          f"(best {best.fid:.2f}, kept in checkpoints/best).")
+        if stop == SIGNAL:
+            monitor.event(step, "signal", f"stopped by signal at step {step}")
             monitor.write(f"stopped by signal at step {step}; writing a checkpoint.")
-        if run.last_good is None or not run.last_good.name.endswith(f"{step:07d}"):
-            run.save(task, feed, step)
-        grid = run.write_grid(task, step)
+        grid = None
+        if dist.is_main:
+            if run.last_good is None or not run.last_good.name.endswith(f"{step:07d}"):
+                run.save(task, feed, step)
+            grid = run.write_grid(task, step)
+            if step % t.sample_every:  # (the loop already logged a grid at this step)
+                monitor.grid(step, grid)
+        monitor.event(step, "finish", f"{step} steps")
     finally:
         monitor.close()
-    curve = plot_losses(run.dir / "metrics.jsonl", run.dir / "loss_curve.png") if (run.dir / "metrics.jsonl").exists() else None
-    return RunResult(run.dir, run.last_good, grid, curve, step, interrupted=stop_reason == "signal",
-                     early_stopped=stop_reason == "early stop")
+    curve = None
+    if dist.is_main and (run.dir / "metrics.jsonl").exists():
+        curve = plot_losses(run.dir / "metrics.jsonl", run.dir / "loss_curve.png")
+    dist.barrier()  # no rank leaves (and tears down the group) while rank 0 still writes
+    return RunResult(run.dir, run.last_good, grid, curve, step, interrupted=stop == SIGNAL,
+                     early_stopped=stop == EARLY_STOP, main=dist.is_main)
+
+
+NO_STOP, SIGNAL, EARLY_STOP = 0, 1, 2  # agreed across ranks as a maximum
+
+
+def open_run(cfg: Config, dist: Dist, runs_root, resume) -> Run:
+    """The run directory: rank 0 creates it (a new run) and every rank reads the checkpoint
+    (a resume, which needs the run directory on a file system every node sees)."""
+    if resume is not None:
+        return Run.reopen(resume, cfg, dist.world_size)
+    if not dist.active:
+        return Run.create(runs_root, cfg)
+    run, error = Run(None, cfg), None
+    if dist.is_main:
+        try:
+            run = Run.create(runs_root, cfg)
+        except Exception as exc:  # tell the other ranks before raising, so none waits forever
+            error = exc
+    if dist.agree(error is not None):
+        raise error if error is not None else ConfigError("rank 0 could not create the run directory; see its error.")
+    return run
 
 
 def log(monitor: Monitor, task, run: Run, step: int) -> None:
     """One host sync: a metrics.jsonl line, the progress bar, and the family's health warnings."""
     row = monitor.flush(step, run.last_good)
     for warning in task.health(row, step) if row else []:
-        monitor.write(warning)
+        monitor.warn(step, warning)
 
 
 class BestTracker:

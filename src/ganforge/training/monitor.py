@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -18,21 +19,32 @@ from ganforge.errors import TrainingDiverged
 
 class Monitor:
     """Accumulates step statistics as device tensors and syncs with the host only every
-    ``log_every`` steps (one ``.item()`` batch per window, not per step)."""
+    ``log_every`` steps (one ``.item()`` batch per window, not per step).
 
-    def __init__(self, run_dir: Path, total_steps: int, start_step: int, images_per_step: int,
-                 labels: dict[str, str], quiet: bool = False):
-        self.run_dir = run_dir
-        self.metrics_path = run_dir / "metrics.jsonl"
+    With several ranks the window's statistics are averaged across ranks first (one
+    all-reduce), so every rank sees the same row and a NaN on any rank stops all of them;
+    only the main rank writes files and shows the progress bar.
+
+    Besides ``metrics.jsonl`` it keeps ``events.jsonl``: one line per thing that happened to
+    the run (start, resume, warning, early stop, signal, divergence, finish), for the report.
+    """
+
+    def __init__(self, run_dir: Path | None, total_steps: int, start_step: int, images_per_step: int,
+                 labels: dict[str, str], quiet: bool = False, dist=None, sink=None):
+        self.run_dir, self.dist = run_dir, dist
+        self.sink = sink  # train.tensorboard: a ganforge.report.tensorboard.TensorBoardSink gets the same rows
+        self.main = dist is None or dist.is_main
+        self.metrics_path = None if run_dir is None else run_dir / "metrics.jsonl"
+        self.events_path = None if run_dir is None else run_dir / "events.jsonl"
         self.sums: dict[str, torch.Tensor] = {}
         self.count = 0
-        self.images_per_step = images_per_step
+        self.images_per_step = images_per_step * (1 if dist is None else dist.world_size)  # global images
         self.labels = {**labels, "img_per_s": "img/s"}  # metrics.jsonl key -> progress-bar label
         self.t0 = time.perf_counter()
         self.window_start = self.t0
         self.window_steps = 0
         self.bar = tqdm(total=total_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
-                        disable=quiet, file=sys.stderr)
+                        disable=quiet or not self.main, file=sys.stderr)
 
     def add(self, stats: dict[str, torch.Tensor]) -> None:
         for k, v in stats.items():
@@ -46,38 +58,68 @@ class Monitor:
         if not self.count:
             return None
         keys = list(self.sums)
-        values = torch.stack([self.sums[k].float() for k in keys]).cpu().tolist()  # the one host sync
+        stacked = torch.stack([self.sums[k].float() for k in keys])
+        if self.dist is not None:
+            stacked = self.dist.mean(stacked)  # the same row on every rank
+        values = stacked.cpu().tolist()  # the one host sync
         row = {k: v / self.count for k, v in zip(keys, values)}
         now = time.perf_counter()
         row["img_per_s"] = self.window_steps * self.images_per_step / max(now - self.window_start, 1e-9)
         row = {"step": step, **{k: round(v, 6) for k, v in row.items()}, "time_s": round(now - self.t0, 2)}
         self.sums, self.count, self.window_steps, self.window_start = {}, 0, 0, now
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        self._append(self.metrics_path, row)
         bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
         if bad:
             self.close()
             where = f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet"
-            raise TrainingDiverged(
-                f"{', '.join(bad)} became NaN/Inf near step {step}; training stopped and {where}: "
-                "lower the learning rates or try another loss."
-            )
+            msg = (f"{', '.join(bad)} became NaN/Inf near step {step}; training stopped and {where}: "
+                   "lower the learning rates or try another loss.")
+            self.event(step, "diverged", msg)
+            raise TrainingDiverged(msg)
         shown = {label: row[k] for k, label in self.labels.items() if k in row}
         self.bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=False)
         return row
 
     def record(self, row: dict) -> None:
         """Append an out-of-band row (e.g. an evaluation) to metrics.jsonl."""
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        self._append(self.metrics_path, row)
         if "fid" in row:
             self.write(f"step {row['step']}: FID {row['fid']:.2f} ({row.get('eval_samples')} samples)")
 
+    def event(self, step: int, kind: str, message: str = "") -> None:
+        """One line of events.jsonl: ``{"step", "kind", "message", "time"}``."""
+        self._append(self.events_path, {"step": step, "kind": kind, "message": message,
+                                        "time": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+    def warn(self, step: int, message: str) -> None:
+        """A warning: shown under the progress bar and kept in events.jsonl."""
+        self.write(message)
+        self.event(step, "warning", message)
+
+    def _append(self, path: Path | None, row: dict) -> None:
+        # One short append per line: a kill leaves at most one partial last line, which
+        # readers skip (and a resume cuts the file back to its checkpoint's step).
+        if self.main and path is not None:
+            with open(path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if self.sink is not None and path == self.events_path:
+                self.sink.text(row["step"], row["kind"], row["message"])
+            elif self.sink is not None:
+                self.sink.scalars(row["step"], row)
+
     def write(self, msg: str) -> None:
-        self.bar.write(msg, file=sys.stderr)
+        if self.main:
+            self.bar.write(msg, file=sys.stderr)
+
+    def grid(self, step: int, path: Path | None) -> None:
+        """A progress grid written at ``path``, for TensorBoard's image tab."""
+        if self.sink is not None and path is not None:
+            self.sink.image_file("samples", step, path)
 
     def close(self) -> None:
         self.bar.close()
+        if self.sink is not None:
+            self.sink.close()
 
 
 def plot_losses(metrics_path: Path, out: Path) -> Path | None:

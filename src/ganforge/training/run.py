@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import threading
 from pathlib import Path
@@ -41,17 +42,27 @@ def new_run_dir(root: str | Path, name: str) -> Path:
     return run
 
 
+def read_config(path: Path) -> Config:
+    """A run's config.json, or one sentence naming the file when it is damaged."""
+    try:
+        return Config.from_dict(json.loads(path.read_text()))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is damaged ({exc}); restore it from the checkpoint's state.json "
+                              "(its \"config\" entry) or start a new run.") from None
+
+
 def resumable(cfg: Config) -> Config:
-    """The part of the config that must match on resume (everything but the length)."""
-    return cfg.override({"train.steps": 1})
+    """The part of the config that must match on resume: everything but the length and
+    whether TensorBoard events are written (neither changes a step's maths)."""
+    return cfg.override({"train.steps": 1, "train.tensorboard": False})
 
 
 class Run:
     """One run directory. ``last_good`` is the newest checkpoint written (None before the first)."""
 
-    def __init__(self, run_dir: Path, cfg: Config, last_good: Path | None = None):
+    def __init__(self, run_dir: Path | None, cfg: Config, last_good: Path | None = None):
         self.dir, self.cfg, self.last_good = run_dir, cfg, last_good
-        self.ckpt_root = run_dir / "checkpoints"
+        self.ckpt_root = None if run_dir is None else run_dir / "checkpoints"  # None: a rank that writes nothing
 
     @classmethod
     def create(cls, root: str | Path, cfg: Config) -> "Run":
@@ -60,26 +71,72 @@ class Run:
         return cls(run_dir, cfg)
 
     @classmethod
-    def reopen(cls, run_dir: str | Path, cfg: Config) -> "Run":
-        """An existing run to continue with ``cfg`` (which may only differ in its length)."""
+    def reopen(cls, run_dir: str | Path, cfg: Config, world_size: int = 1) -> "Run":
+        """An existing run to continue with ``cfg`` (which may only differ in its length),
+        on the same number of processes it was trained on. A run killed before its first
+        checkpoint starts again from step 0 in the same directory."""
         run_dir = Path(run_dir)
+        if not (run_dir / "config.json").is_file():
+            raise CheckpointError(f"{run_dir} is not a run directory (no config.json); pass runs/NNN-name.")
+        if not (run_dir / "checkpoints" / checkpoint.LATEST).exists():
+            saved = read_config(run_dir / "config.json")
+            if saved != cfg.override({"train.steps": saved.train.steps}):
+                raise ConfigError(f"{run_dir} was started with a different configuration; resume with the same one "
+                                  "(only train.steps may change).")
+            return cls(run_dir, cfg)  # killed before its first checkpoint: nothing to load
         ckpt = checkpoint.resolve(run_dir)
         state = checkpoint.load_state(ckpt)
-        try:
-            saved = Config.from_dict(state["config"])
-        except KeyError:
-            raise CheckpointError(f"{ckpt}/state.json has no config; it was not written by ganforge train.") from None
+        missing = [k for k in ("config", "step", "data") if k not in state]
+        if missing:
+            raise CheckpointError(f"{ckpt}/state.json lacks {', '.join(missing)}; the checkpoint is damaged, delete "
+                                  f"it (and point {run_dir}/checkpoints/LATEST at an earlier one) to resume from there.")
+        saved = Config.from_dict(state["config"])
         if saved != resumable(cfg):
             raise ConfigError(f"{run_dir} was trained with a different configuration; resume with the same one "
                               "(only train.steps may change).")
-        start = int(state.get("step", 0))
-        if start >= cfg.train.steps:
-            raise ConfigError(f"{run_dir} already has {start} steps; raise --steps above {start} to continue.")
+        trained_on = int(state.get("world_size", 1))
+        if trained_on != world_size:
+            raise ConfigError(f"{run_dir} was trained on {trained_on} process(es) and this is {world_size}; resume with "
+                              f"the same number (torchrun --nproc_per_node={trained_on}), since the data order and "
+                              "noise of a step depend on it.")
+        start = int(state["step"])
+        if start > cfg.train.steps:
+            raise ConfigError(f"{run_dir} already has {start} steps; pass --steps {start} (to finish it) or more.")
         return cls(run_dir, cfg, ckpt)
 
+    @property
+    def resumes_at(self) -> int:
+        """The step of the checkpoint this run continues from (0 before the first one)."""
+        return 0 if self.last_good is None else int(checkpoint.load_state(self.last_good)["step"])
+
+    def tidy(self, main: bool = True) -> None:
+        """After a kill: remove temporary files a killed process left behind, and cut
+        metrics.jsonl / events.jsonl back to the checkpoint's step (rows logged after it
+        will be logged again, and a half-written last line is dropped)."""
+        if not main or self.dir is None:
+            return
+        for tmp in sorted(self.dir.rglob(".tmp-*"), reverse=True):
+            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        step = self.resumes_at
+        for name in ("metrics.jsonl", "events.jsonl"):
+            path = self.dir / name
+            if path.exists():
+                rows = []
+                for line in path.read_text().splitlines():
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # the line a kill cut in half
+                    if row.get("step", 0) <= step:
+                        rows.append(line)
+                write_atomic(path, "".join(r + "\n" for r in rows))
+
     def restore(self, task: Task, feed: Feed) -> int:
-        """Load weights, optimizer and RNG states of the latest checkpoint; return its step."""
+        """Load weights, optimizer and RNG states of the latest checkpoint; return its step
+        (0, loading nothing, for a run killed before its first checkpoint)."""
         ckpt = self.last_good
+        if ckpt is None:
+            return 0
         state = checkpoint.load_state(ckpt)
         for name, module in task.modules.items():
             checkpoint.load_module_weights(ckpt, name, module)
@@ -92,7 +149,8 @@ class Run:
         """A checkpoint of everything a bit-exact resume needs; ``name`` (e.g. "best") keeps
         a named snapshot beside the step-* ones."""
         position, rng = feed.state()
-        state = {"kind": self.cfg.kind, "format": STATE_FORMAT, "config": resumable(self.cfg).to_dict(),
+        state = {"kind": self.cfg.kind, "format": STATE_FORMAT, "world_size": feed.world_size,
+                 "config": resumable(self.cfg).to_dict(),
                  "img_shape": list(task.spec.shape), "num_classes": task.spec.num_classes, **task.state(),
                  "data": position}
         path = checkpoint.save_checkpoint(self.ckpt_root, step, task.modules, state, task.optimizers,
