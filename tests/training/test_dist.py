@@ -161,3 +161,12 @@ def test_torchrun_trains_one_model_on_two_cpu_processes(tmp_path):
     assert r.stdout.count("finished at step 4") == 1
     (run,) = (tmp_path / "runs").iterdir()
     assert json.loads((run / "checkpoints" / "step-0000004" / "state.json").read_text())["world_size"] == 2
+
+
+def test_the_vae_trains_on_two_ranks_with_the_same_harness(tmp_path):
+    res = run_ranks(tmp_path, [*TINY, "--kind", "vae", "--set", "model.z_dim=4", "--steps", "4", "--batch-size", "8",
+                               "--runs-dir", str(tmp_path / "runs")])
+    assert [r.returncode for r in res] == [0, 0], res[0].stderr + res[1].stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4] and all("elbo" in r for r in rows)

@@ -125,7 +125,7 @@ def test_eval_every_keeps_best_and_early_stops(tiny_cfg, tmp_path, monkeypatch):
     from ganforge.data import ImageSet
 
     fids = iter([5.0, 3.0, 4.0, 4.5, 9.0])
-    monkeypatch.setattr(ev, "quick_fid", lambda G, n, seed: next(fids))
+    monkeypatch.setattr(ev, "quick_fid", lambda G, n, seed, **kw: next(fids))
     data = ImageSet(np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8), None, "rand")
     cfg = tiny_cfg.override({"train.steps": 100, "train.eval_every": 4, "train.early_stop": 2, "train.eval_samples": 8})
     r = train(cfg, runs_root=tmp_path, data=data, quiet=True)

@@ -69,8 +69,8 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
     # --- data on the device, the family's networks; every user error is raised before the run directory exists ---
     x, y, spec = training_data(cfg, data)
     if t.eval_every and not (spec.is_image and spec.shape == (1, 28, 28)):
-        raise ConfigError("train.eval_every uses the MNIST feature extractor, which needs 28x28 grayscale images; "
-                          "set train.eval_every=0 for this dataset.")
+        raise ConfigError("train.eval_every uses the MNIST / Fashion-MNIST feature extractors, which need 28x28 "
+                          "grayscale images; set train.eval_every=0 for this dataset.")
     batcher = DeviceBatcher(x, y, t.batch_size, seed=t.seed, device=device, rank=dist.rank, world_size=dist.world_size)
     feed = Feed(batcher, t.batch_size, t.seed + 1, device, dist.rank, dist.world_size)
     task = get_task(cfg.kind)(cfg, spec, device, dist)
@@ -197,10 +197,11 @@ class BestTracker:
 
 
 def quick_fid(task, t, monitor: Monitor, step: int) -> float:
-    """The cheap FID of the task's sampler (MNIST extractor), recorded in metrics.jsonl."""
+    """The cheap FID of the task's sampler (the extractor of the run's data: MNIST digits or
+    Fashion-MNIST clothes), recorded in metrics.jsonl."""
     from ganforge.eval import quick_fid as fid_of
 
-    fid = fid_of(task.sampler(), n=t.eval_samples, seed=t.seed)
+    fid = fid_of(task.sampler(), n=t.eval_samples, seed=t.seed, dataset=task.cfg.data.dataset)
     monitor.record({"step": step, "fid": round(fid, 4), "eval_samples": t.eval_samples})
     return fid
 
