@@ -148,8 +148,10 @@ def test_nan_on_one_rank_stops_both_with_one_line(tmp_path):
     res = run_ranks(tmp_path, [*TINY, "--steps", "50", "--runs-dir", str(tmp_path / "runs")], patch=patch)
     for r in res:
         assert r.returncode == 2, r.stderr
-        lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: d_loss became NaN/Inf near step 4"), r.stderr
+        assert "Traceback" not in r.stderr, r.stderr
+        # ganforge's own output is one line; torch.distributed may add its own log lines at exit
+        (line,) = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+        assert line.startswith("error: d_loss became NaN/Inf near step 4"), r.stderr
 
 
 def test_torchrun_trains_one_model_on_two_cpu_processes(tmp_path):
