@@ -64,6 +64,22 @@ def from_environment(device: str) -> tuple[Dist, torch.device, bool]:
     return Dist(rank, world, local_rank), dev, owned
 
 
+def meet_before_exit(dist: Dist, timeout_s: float = 60.0) -> None:
+    """On an error every rank raised at the same point (a NaN seen in the averaged statistics),
+    wait for the others before tearing the process group down: a gloo rank that destroys its
+    connections while its peer still uses them aborts ("terminate called without an active
+    exception", seen in CI). A rank whose peers do not come gives up after ``timeout_s``."""
+    if not (dist.active and tdist.is_initialized()):
+        return
+    try:
+        if tdist.get_backend() == "gloo":
+            tdist.monitored_barrier(timeout=datetime.timedelta(seconds=timeout_s))
+        else:
+            tdist.barrier()
+    except Exception:  # the other ranks failed differently; leave anyway
+        pass
+
+
 def shutdown(dist: Dist) -> None:
     if dist.active and tdist.is_initialized():
         tdist.destroy_process_group()
@@ -73,4 +89,4 @@ def single_process() -> Dist:
     return Dist()
 
 
-__all__ = ["Dist", "from_environment", "shutdown", "single_process", "INIT_ENV"]
+__all__ = ["Dist", "from_environment", "meet_before_exit", "shutdown", "single_process", "INIT_ENV"]

@@ -21,7 +21,7 @@ from ganforge.data.training import training_data
 from ganforge.devices import require_device
 from ganforge.errors import ConfigError
 from ganforge.tasks import get_task
-from ganforge.training.dist import Dist, from_environment, shutdown
+from ganforge.training.dist import Dist, from_environment, meet_before_exit, shutdown
 from ganforge.training.monitor import Monitor, plot_losses
 from ganforge.training.run import Run, StopSignals
 
@@ -57,6 +57,10 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     dist, device, owned = from_environment(t.device)
     try:
         return _train(cfg, dist, device, runs_root, resume, data, quiet)
+    except BaseException:
+        if owned:  # ranks that stopped on the same agreed error leave together (see meet_before_exit)
+            meet_before_exit(dist)
+        raise
     finally:
         if owned:
             shutdown(dist)
