@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, help="training steps (train.steps; a GAN step = d_steps D + one G update)")
     p.add_argument("--batch-size", type=int, help="train.batch_size")
     p.add_argument("--seed", type=int, help="train.seed")
-    p.add_argument("--dataset", help="mnist | digits | path to .npz/.npy | folder of images (data.dataset)")
+    p.add_argument("--dataset", help="mnist | fashion-mnist | digits | path to .npz/.npy | folder of images "
+                                     "(data.dataset)")
     p.add_argument("--device", help="cpu | cuda | cuda:1 ... (train.device)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward passes")
     p.add_argument("--eval-every", type=int, help="cheap FID every N steps (MNIST-shaped data); keeps checkpoints/best")
@@ -51,7 +52,9 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--out", required=True, help="output: FILE.png, FILE.npz or a folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=500, help="bounds memory")
-    p.add_argument("--class", dest="label", type=int, help="conditional models: the class to generate")
+    p.add_argument("--class", dest="label", type=int,
+                   help="conditional models: the class to generate (MNIST: the digit; Fashion-MNIST: 0 T-shirt/top, "
+                        "1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot)")
     p.add_argument("--by-class", action="store_true", help="conditional models: a grid with one row per class")
     p.add_argument("--no-ema", action="store_true", help="use the raw G weights even if an EMA copy exists")
     p.add_argument("--device", default="cpu")

@@ -374,8 +374,12 @@ def evaluation(runs: list[RunData]) -> str:
             parts.append(f'<p class="note">not computed: {esc(name)}: {esc(why)}</p>')
         shares = ev.get("class_shares")
         if shares:
+            names = None
+            if (ev.get("protocol") or {}).get("feature_space") == "ganforge-fashion-mnist-cnn":
+                from ganforge.data.fashion import FASHION_CLASSES as names  # clothes, not digits
             data, alt = plots.class_share_bars(shares, ev.get("floor_class_shares"),
-                                               "class shares of the samples (mode collapse: missing bars)")
+                                               "class shares of the samples (mode collapse: missing bars)",
+                                               None if names is None else list(names))
             parts.append(figure(img(data, alt), "Share of samples per class, as the evaluation's classifier "
                                                 "predicts it; markers: held-out real images."))
         for key, path in (ev.get("figures") or {}).items():

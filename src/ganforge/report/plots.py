@@ -117,9 +117,11 @@ def curve_panels(runs: list[RunData]) -> list[tuple[str, bytes, str]]:
     return out
 
 
-def class_share_bars(shares: list[float], floor: list[float] | None, title: str) -> tuple[bytes, str]:
+def class_share_bars(shares: list[float], floor: list[float] | None, title: str,
+                     names: list[str] | None = None) -> tuple[bytes, str]:
     """Bars of the share of samples per predicted class (mode collapse shows as missing
-    bars), real held-out images' shares as markers."""
+    bars), real held-out images' shares as markers; ``names``: one label per class."""
+    names = names if names is not None and len(names) == len(shares) else [f"class {i}" for i in range(len(shares))]
     plt = _plt()
     k = len(shares)
     fig, ax = plt.subplots(figsize=(4.6, 2.8))
@@ -128,13 +130,14 @@ def class_share_bars(shares: list[float], floor: list[float] | None, title: str)
         ax.plot(range(k), [100 * s for s in floor], "k_", ms=18, mew=2, label="real (floor)")
     else:
         ax.axhline(100 / k, color="k", ls="--", lw=1, label="uniform")
-    ax.set_xticks(range(k))
+    ax.set_xticks(range(k), [n.removeprefix("class ") for n in names], rotation=0 if k <= 10 and
+                  all(len(n) <= 8 for n in names) else 45, ha="center" if len(max(names, key=len)) <= 8 else "right")
     ax.set_xlabel("predicted class", fontsize=10)
     ax.set_ylabel("% of samples", fontsize=10)
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    alt = (f"Bar chart, {title}: " + ", ".join(f"class {i} {100 * s:.1f} %" for i, s in enumerate(shares))
+    alt = (f"Bar chart, {title}: " + ", ".join(f"{n} {100 * s:.1f} %" for n, s in zip(names, shares))
            + ("" if floor is None else "; real images: " + ", ".join(f"{100 * s:.1f} %" for s in floor)) + ".")
     return png(fig), alt
