@@ -26,4 +26,9 @@ class CheckpointError(GanforgeError):
 
 
 class TrainingDiverged(GanforgeError):
-    """A loss became NaN or Inf; the last good checkpoint was kept."""
+    """A loss became NaN or Inf; the last good checkpoint was kept. ``run_dir``: the run that
+    stopped (None on a rank that writes nothing), so a caller can still report on it."""
+
+    def __init__(self, message: str, run_dir=None):
+        super().__init__(message)
+        self.run_dir = run_dir

@@ -31,15 +31,12 @@ class Dist:
         return self.world_size > 1
 
     def agree(self, flag: bool) -> bool:
-        """True when any rank raised ``flag`` (an all-reduce MAX; a host sync with several ranks)."""
-        if not self.active:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=_collective_device())
-        tdist.all_reduce(t, op=tdist.ReduceOp.MAX)
-        return bool(t.item())
+        """True when any rank raised ``flag``."""
+        return bool(self.agree_max(int(flag)))
 
     def agree_max(self, code: int) -> int:
-        """The largest ``code`` any rank holds (e.g. 0 = go on, 1 = signal, 2 = early stop)."""
+        """The largest ``code`` any rank holds (e.g. 0 = go on, 1 = signal, 2 = early stop);
+        an all-reduce MAX, so a host sync with several ranks."""
         if not self.active:
             return code
         t = torch.tensor([float(code)], device=_collective_device())
@@ -59,16 +56,11 @@ class Dist:
         for all of ``modules`` (call between ``backward`` and ``optimizer.step``)."""
         if not self.active:
             return
-        grads = [p.grad for m in modules for p in m.parameters() if p.grad is not None]
-        if not grads:
-            return
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        tdist.all_reduce(flat)
-        flat /= self.world_size
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
-            offset += g.numel()
+        def mean_over_ranks(flat: torch.Tensor) -> None:
+            tdist.all_reduce(flat)
+            flat.div_(self.world_size)
+
+        _flat_collective([p.grad for m in modules for p in m.parameters() if p.grad is not None], mean_over_ranks)
 
     def broadcast_buffers(self, *modules: torch.nn.Module) -> None:
         """Copy rank 0's floating-point buffers (BatchNorm running statistics, spectral-norm
@@ -76,15 +68,8 @@ class Dist:
         step counter) advance identically on every rank."""
         if not self.active:
             return
-        bufs = [b for m in modules for b in m.buffers() if b.is_floating_point()]
-        if not bufs:
-            return
-        flat = torch.cat([b.reshape(-1) for b in bufs])
-        tdist.broadcast(flat, src=0)
-        offset = 0
-        for b in bufs:
-            b.copy_(flat[offset:offset + b.numel()].view_as(b))
-            offset += b.numel()
+        _flat_collective([b for m in modules for b in m.buffers() if b.is_floating_point()],
+                         lambda flat: tdist.broadcast(flat, src=0))
 
     def broadcast_parameters(self, *modules: torch.nn.Module) -> None:
         """Copy rank 0's parameters to every rank (the same seed already makes them equal; this
@@ -92,9 +77,8 @@ class Dist:
         if not self.active:
             return
         with torch.no_grad():
-            for m in modules:
-                for p in m.parameters():
-                    tdist.broadcast(p.data, src=0)
+            _flat_collective([p.data for m in modules for p in m.parameters()],
+                             lambda flat: tdist.broadcast(flat, src=0))
 
     def check_in_step(self, *modules: torch.nn.Module) -> None:
         """Raise when the ranks' parameters or buffers have drifted apart (a cheap checksum
@@ -116,6 +100,19 @@ class Dist:
     def barrier(self) -> None:
         if self.active:
             tdist.barrier()
+
+
+def _flat_collective(tensors: list[torch.Tensor], op) -> None:
+    """Run ``op`` on one flat buffer holding ``tensors`` (one collective instead of one per
+    tensor, as stylegan2-ada does), then copy the result back into each tensor."""
+    if not tensors:
+        return
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    op(flat)
+    offset = 0
+    for t in tensors:
+        t.copy_(flat[offset:offset + t.numel()].view_as(t))
+        offset += t.numel()
 
 
 def _collective_device() -> torch.device:

@@ -137,7 +137,7 @@ def test_train_report_of_a_diverged_run(tmp_path, monkeypatch, capsys):
                                                        "time_s": 0.1}) + "\n")
         (run / "events.jsonl").write_text("".join(json.dumps({"step": s, "kind": k, "message": m, "time": ""}) + "\n"
                                                   for s, k, m in ((0, "start", ""), (5, "diverged", "d_loss NaN"))))
-        raise TrainingDiverged("d_loss became NaN/Inf near step 5; training stopped.")
+        raise TrainingDiverged("d_loss became NaN/Inf near step 5; training stopped.", run)
 
     monkeypatch.setattr(ganforge.training, "train", diverging_train)
     assert main(["train", "--preset", "digits-mlp", "--runs-dir", str(tmp_path / "runs"), "--quiet", "--report"]) == 2

@@ -112,9 +112,11 @@ def cmd_train(args) -> int:
 
     try:
         result = train(cfg, runs_root=args.runs_dir, resume=args.resume, quiet=args.quiet)
-    except TrainingDiverged:
-        if args.report:  # the report shows where it went wrong; the error is still raised
-            _report_diverged(args, cfg)
+    except TrainingDiverged as exc:
+        if args.report and exc.run_dir is not None:  # the report shows where it went wrong; the error still stands
+            from ganforge.report import write_run_report
+
+            print(f"report:        {write_run_report(exc.run_dir)}", file=sys.stderr)
         raise
     if not result.main:  # torchrun: rank 0 reports for everyone
         return 0
@@ -134,32 +136,6 @@ def cmd_train(args) -> int:
         print(f"report:        {write_run_report(result.run_dir)}")
     print(f"next: ganforge sample {result.run_dir} -n 64 -o samples.png")
     return 0
-
-
-def _report_diverged(args, cfg) -> None:
-    """``train --report`` of a run stopped by a NaN: the run is ``--resume``'s, or the newest
-    ``NNN-name`` under ``--runs-dir`` whose last event is the divergence."""
-    import os
-    import re
-    from pathlib import Path
-
-    from ganforge.report import write_run_report
-    from ganforge.report.rundata import read_jsonl
-
-    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 writes for everyone
-        return
-    if args.resume:
-        run = Path(args.resume)
-    else:
-        root = Path(args.runs_dir)
-        numbered = [(int(m.group(1)), p) for p in root.glob(f"*-{cfg.name}") if (m := re.match(r"(\d+)-", p.name))]
-        if not numbered:
-            return
-        run = max(numbered)[1]
-        events, _ = read_jsonl(run / "events.jsonl")
-        if not events or events[-1].get("kind") != "diverged":
-            return
-    print(f"report:        {write_run_report(run)}", file=sys.stderr)
 
 
 def cmd_sample(args) -> int:

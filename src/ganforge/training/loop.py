@@ -84,7 +84,7 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
 
         require_tensorboard()  # a missing package is one sentence before the run directory exists
     run = open_run(cfg, dist, runs_root, resume)
-    start = run.restore(task, feed) if resume is not None else 0
+    start = run.restore(task, feed)
     if resume is not None:
         run.tidy(dist.is_main)  # a killed run: stale temporary files, rows logged after the checkpoint
 
@@ -123,18 +123,15 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
                         stop = EARLY_STOP
                 # With several ranks, agreeing costs a host sync: do it where the loop syncs anyway.
                 if not dist.active or at_log or at_eval:
-                    stop = max(stop, dist.agree_max(max(stop, SIGNAL if signals.requested else NO_STOP)))
+                    stop = dist.agree_max(max(stop, SIGNAL if signals.requested else NO_STOP))
                     if stop:
                         break
         log(monitor, task, run, step)
-        if stop == EARLY_STOP:
+        if stop == EARLY_STOP:  # (best.fid is rank 0's: only rank 0 evaluates, and only rank 0 writes)
             monitor.event(step, "early_stop", f"early stop at step {step}: no better FID in {t.early_stop} "
-                                              "evaluations (best kept in checkpoints/best).")
-            monitor.write(f"early stop at step {step}: no better FID in {t.early_stop} evaluations "
-                          f"(best {best.fid:.2f}, kept in checkpoints/best).")
+                                              f"evaluations (best {best.fid:.2f}, kept in checkpoints/best).", show=True)
         if stop == SIGNAL:
-            monitor.event(step, "signal", f"stopped by signal at step {step}")
-            monitor.write(f"stopped by signal at step {step}; writing a checkpoint.")
+            monitor.event(step, "signal", f"stopped by signal at step {step}; writing a checkpoint.", show=True)
         grid = None
         if dist.is_main:
             if run.last_good is None or not run.last_good.name.endswith(f"{step:07d}"):

@@ -75,7 +75,7 @@ class Monitor:
             msg = (f"{', '.join(bad)} became NaN/Inf near step {step}; training stopped and {where}: "
                    "lower the learning rates or try another loss.")
             self.event(step, "diverged", msg)
-            raise TrainingDiverged(msg)
+            raise TrainingDiverged(msg, self.run_dir if self.main else None)
         shown = {label: row[k] for k, label in self.labels.items() if k in row}
         self.bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=False)
         return row
@@ -86,15 +86,17 @@ class Monitor:
         if "fid" in row:
             self.write(f"step {row['step']}: FID {row['fid']:.2f} ({row.get('eval_samples')} samples)")
 
-    def event(self, step: int, kind: str, message: str = "") -> None:
-        """One line of events.jsonl: ``{"step", "kind", "message", "time"}``."""
+    def event(self, step: int, kind: str, message: str = "", show: bool = False) -> None:
+        """One line of events.jsonl: ``{"step", "kind", "message", "time"}``; ``show``: also
+        print the message under the progress bar."""
+        if show:
+            self.write(message)
         self._append(self.events_path, {"step": step, "kind": kind, "message": message,
                                         "time": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
     def warn(self, step: int, message: str) -> None:
         """A warning: shown under the progress bar and kept in events.jsonl."""
-        self.write(message)
-        self.event(step, "warning", message)
+        self.event(step, "warning", message, show=True)
 
     def _append(self, path: Path | None, row: dict) -> None:
         # One short append per line: a kill leaves at most one partial last line, which

@@ -58,11 +58,17 @@ def resumable(cfg: Config) -> Config:
 
 
 class Run:
-    """One run directory. ``last_good`` is the newest checkpoint written (None before the first)."""
+    """One run directory. ``last_good`` is the newest checkpoint written (None before the first);
+    ``state`` is the ``state.json`` of the checkpoint a resume continues from (read once)."""
 
-    def __init__(self, run_dir: Path | None, cfg: Config, last_good: Path | None = None):
-        self.dir, self.cfg, self.last_good = run_dir, cfg, last_good
+    def __init__(self, run_dir: Path | None, cfg: Config, last_good: Path | None = None, state: dict | None = None):
+        self.dir, self.cfg, self.last_good, self.state = run_dir, cfg, last_good, state
         self.ckpt_root = None if run_dir is None else run_dir / "checkpoints"  # None: a rank that writes nothing
+
+    @property
+    def start(self) -> int:
+        """The step the run continues from (0 for a new run or one killed before its first checkpoint)."""
+        return 0 if self.state is None else int(self.state["step"])
 
     @classmethod
     def create(cls, root: str | Path, cfg: Config) -> "Run":
@@ -102,12 +108,7 @@ class Run:
         start = int(state["step"])
         if start > cfg.train.steps:
             raise ConfigError(f"{run_dir} already has {start} steps; pass --steps {start} (to finish it) or more.")
-        return cls(run_dir, cfg, ckpt)
-
-    @property
-    def resumes_at(self) -> int:
-        """The step of the checkpoint this run continues from (0 before the first one)."""
-        return 0 if self.last_good is None else int(checkpoint.load_state(self.last_good)["step"])
+        return cls(run_dir, cfg, ckpt, state)
 
     def tidy(self, main: bool = True) -> None:
         """After a kill: remove temporary files a killed process left behind, and cut
@@ -117,7 +118,7 @@ class Run:
             return
         for tmp in sorted(self.dir.rglob(".tmp-*"), reverse=True):
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
-        step = self.resumes_at
+        step = self.start
         for name in ("metrics.jsonl", "events.jsonl"):
             path = self.dir / name
             if path.exists():
@@ -135,15 +136,14 @@ class Run:
         """Load weights, optimizer and RNG states of the latest checkpoint; return its step
         (0, loading nothing, for a run killed before its first checkpoint)."""
         ckpt = self.last_good
-        if ckpt is None:
+        if self.state is None:
             return 0
-        state = checkpoint.load_state(ckpt)
         for name, module in task.modules.items():
             checkpoint.load_module_weights(ckpt, name, module)
         rng = checkpoint.load_training_state(ckpt, task.optimizers)
         torch.set_rng_state(rng["torch"])
-        feed.load_state(state["data"], rng)
-        return int(state["step"])
+        feed.load_state(self.state["data"], rng)
+        return self.start
 
     def save(self, task: Task, feed: Feed, step: int, name: str | None = None) -> Path:
         """A checkpoint of everything a bit-exact resume needs; ``name`` (e.g. "best") keeps
