@@ -6,9 +6,14 @@ a shuffled ``DataLoader``, and ``.item()`` on the losses every step, and ``torch
 tutorials. Both train the ``mnist-mlp`` preset's G and D with the same batch size and the
 same optimizer algorithm and hyper-parameters.
 
-    python benchmarks/train_throughput.py [--steps 300] [--threads 2] [--bf16]
+    python benchmarks/train_throughput.py [--steps 300] [--threads 2] [--bf16] [--profile]
 
-Prints img/s (real images seen by D per second) for both and their ratio.
+Prints img/s (real images seen by D per second) for both and their ratio, also for our
+loop with ``task.reuse_fake`` (one G forward per step, reused by both updates, as the
+reference loop and the PyTorch DCGAN example do). ``--profile`` adds where a step's time
+goes (torch.profiler, self CPU time per op) and the fraction of this CPU's measured fp32
+matrix-multiply peak that the loop reaches (the matmul FLOPs the profiler counts per
+step, divided by the step time, over the GFLOP/s of a large square matmul).
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--batch-size", type=int, default=0)
     ap.add_argument("--bf16", action="store_true", help="also time our loop with bf16 autocast")
+    ap.add_argument("--profile", action="store_true", help="also profile one step and compare with the matmul peak")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = preset_config("mnist-mlp").override({"train.threads": args.threads})
@@ -102,6 +108,7 @@ def main():
         ours(cfg, 20, tmp)  # warm-up (allocator, first-call overheads)
         rows = [("reference (per-item Dataset + DataLoader)", reference_loop(cfg, images, args.steps)),
                 ("ganforge train()", ours(cfg, args.steps, tmp))]
+        rows.append(("ganforge train(), task.reuse_fake", ours(cfg.override({"task.reuse_fake": True}), args.steps, tmp)))
         if args.bf16:
             rows.append(("ganforge train() + bf16 autocast", ours(cfg.override({"train.bf16": True}), args.steps, tmp)))
     ref = rows[0][1]
@@ -110,6 +117,53 @@ def main():
     print(f"{'loop':<45} {'img/s':>8} {'ratio':>6}")
     for name, ips in rows:
         print(f"{name:<45} {ips:8.0f} {ips / ref:6.2f}")
+    if args.profile:
+        profile_step(cfg, args.threads)
+
+
+def matmul_peak(n: int = 2048, reps: int = 10) -> float:
+    """GFLOP/s of an n×n fp32 matmul on the current threads (the practical peak)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def profile_step(cfg, threads: int, steps: int = 100) -> None:
+    """Where the time of one GANTask step goes, and the share of the matmul peak it reaches."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from ganforge.data.batches import DeviceBatcher, Feed
+    from ganforge.data.training import training_data
+    from ganforge.tasks.gan import GANTask
+
+    x, y, spec = training_data(cfg)
+    b = cfg.train.batch_size
+    feed = Feed(DeviceBatcher(x, y, b, seed=0), b, 1)
+    task = GANTask(cfg, spec, torch.device("cpu"))
+    task.train_mode()
+    for i in range(20):
+        task.step(feed, i)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        task.step(feed, i)
+    step_s = (time.perf_counter() - t0) / steps
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        for i in range(20):
+            task.step(feed, i)
+    events = prof.key_averages()
+    flops = sum(e.flops for e in events if e.flops) / 20
+    total = sum(e.self_cpu_time_total for e in events)
+    peak = matmul_peak()
+    print(f"\nprofile: {step_s * 1e3:.1f} ms per step ({threads} threads); matmul FLOPs per step "
+          f"{flops / 1e9:.2f} G -> {flops / step_s / 1e9:.1f} GFLOP/s; fp32 matmul peak (2048^3) {peak:.1f} GFLOP/s; "
+          f"the loop reaches {100 * flops / step_s / 1e9 / peak:.0f} % of it")
+    print(f"{'op (self CPU time)':<36} {'share':>6}")
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:12]:
+        print(f"{e.key:<36} {100 * e.self_cpu_time_total / total:5.1f}%")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ CASES = [
     ("train-steps-abc", T("--steps", "abc"), None),
     ("train-steps-float", T("--steps", "1.5"), None),
     ("train-seed-float", T("--seed", "1e3"), None),
-    ("train-kind-choice", T("--kind", "pixelcnn"), None),
+    ("train-kind-choice", T("--kind", "no-such-family"), None),
     ("train-set-missing-value", ["train", "--set"], None),
     ("sample-missing-out", ["sample", "@GAN"], None),
     ("sample-missing-source", ["sample", "-o", "x.png"], None),
@@ -196,7 +196,7 @@ CASES = [
     ("set-channels-2", S("data.channels=2"), None),
     ("set-scaling", S("data.scaling=unit"), None),
     ("set-conditional-maybe", S("data.conditional=maybe"), None),
-    ("set-kind-unknown", S("kind=pixelcnn"), None),
+    ("set-kind-unknown", S("kind=no-such-family"), None),
     ("set-name-empty", S("name="), None),
     ("set-name-path", S("name=../escape"), None),
     ("set-name-slash", S("name=a/b"), None),
@@ -459,6 +459,12 @@ CASES = [
     ("report-not-run", ["report", "@W/emptydir", "-o", "r.html"], None),
     ("report-file", ["report", "@W/good.csv", "-o", "r.html"], None),
     ("report-out-suffix", ["report", "@GAN", "-o", "r.txt"], None),
+    # translate (issue 15): image-to-image runs only; the model-specific refusals are in tests/tasks/test_pix2pix.py
+    ("translate-no-args", ["translate"], None),
+    ("translate-no-out", ["translate", "@GAN", "@W/ref.npz"], None),
+    ("translate-missing-run", ["translate", "nope", "@W/ref.npz", "-o", "t.png"], None),
+    ("translate-gan-run", ["translate", "@GAN", "@W/ref.npz", "-o", "t.png"], "kind=srgan or kind=pix2pix"),
+    ("translate-out-suffix", ["translate", "@GAN", "@W/ref.npz", "-o", "t.txt"], None),
     ("report-out-under-file", ["report", "@GAN", "-o", "afile/r.html"], {"afile": "x"}),
 
     # ------------------------------------------------------------------ augment

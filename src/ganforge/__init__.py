@@ -10,6 +10,10 @@ def __getattr__(name):  # lazy: `import ganforge` must not pay for torch
         from ganforge.sampling import load_generator
 
         return load_generator
+    if name == "load_translator":  # image-to-image runs (kind=srgan, pix2pix)
+        from ganforge.translate import load_translator
+
+        return load_translator
     if name == "evaluate":
         from ganforge.eval import evaluate
 
@@ -17,4 +21,4 @@ def __getattr__(name):  # lazy: `import ganforge` must not pay for torch
     raise AttributeError(f"module 'ganforge' has no attribute {name!r}")
 
 
-__all__ = ["GanforgeError", "load_generator", "evaluate", "__version__"]
+__all__ = ["GanforgeError", "load_generator", "load_translator", "evaluate", "__version__"]

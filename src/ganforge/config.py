@@ -101,6 +101,10 @@ def _type_name(hint) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
+#: data.pairs (checked here without importing torch; ganforge.data.degrade parses it).
+PAIRS_PATTERN = re.compile(r"downsample:[24]|edges|mask|gray|noise:(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)|A/B|AB")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """What to learn from. ``dataset``: mnist | digits | path to .npz/.npy | image folder."""
@@ -110,9 +114,15 @@ class DataConfig:
     channels: int = 0  # image folders: 0 = keep as found, 1 = grayscale, 3 = RGB
     scaling: str = "tanh"  # "tanh": pixels in [-1,1] + tanh output (lecture hack); "sigmoid": [0,1]
     conditional: bool = False  # feed class labels to G and D (needs labels)
+    # Image-to-image tasks (srgan, pix2pix; ganforge.data.paired): where each target's input comes from,
+    # a degradation (downsample:K, edges, mask, gray, noise:S) or a folder layout (A/B, AB). "" = unpaired.
+    pairs: str = ""
 
     def __post_init__(self):
         _typecheck(self, "data.")
+        if self.pairs and not PAIRS_PATTERN.fullmatch(self.pairs):
+            raise ConfigError(f"data.pairs={self.pairs!r} is not valid; use downsample:2, downsample:4, edges, mask, "
+                              "gray, noise:S (S in (0,1]), A/B (two folders) or AB (side-by-side images).")
         if not self.dataset.strip():
             raise ConfigError("data.dataset is empty; name a dataset (mnist, digits), an .npz/.npy file or an image folder.")
         _choice(self.scaling, "data.scaling", ("tanh", "sigmoid"))
@@ -272,6 +282,15 @@ class GANConfig:
     # for small image folders, where D otherwise memorises the real set ("" = off).
     diffaugment: str = ""
     d_wins_patience: int = 20  # warn after this many log windows with D(G(z)) < 0.01
+    # Instance noise (Sønderby et al. 2016; Arjovsky & Bottou 2017): N(0, σ²) added to every image D
+    # sees, real and fake, with σ falling linearly from instance_noise to 0 over instance_noise_steps
+    # G steps (0 = over the whole run), so the two distributions overlap early on. 0 = off.
+    instance_noise: float = 0.0
+    instance_noise_steps: int = 0
+    # One G forward per step, reused by the D update (detached) and the G update, as the PyTorch
+    # DCGAN example does; the G update then sees the fakes D was just trained on. Off: the G update
+    # draws fresh z (release 0.1's maths, pinned by tests/test_golden.py).
+    reuse_fake: bool = False
 
     LEGACY: ClassVar[dict[str, str]] = {
         "loss": "task.loss", "g_optim": "task.g_optim", "d_optim": "task.d_optim",
@@ -290,8 +309,19 @@ class GANConfig:
         for policy in filter(None, (p.strip() for p in self.diffaugment.split(","))):
             _choice(policy, "task.diffaugment policy", ("color", "translation", "cutout"))
         _unit(self.ema, "task.ema")
+        _positive(self.instance_noise, "task.instance_noise", allow_zero=True, most=10.0)
+        _positive(self.instance_noise_steps, "task.instance_noise_steps", allow_zero=True)
+        if self.reuse_fake and (self.d_steps != 1 or self.d_steps_boost):
+            raise ConfigError("task.reuse_fake reuses one G forward for one D and one G update; set task.d_steps=1 "
+                              "and task.d_steps_boost=0, or task.reuse_fake=false.")
         if self.loss.clip and self.loss.d_loss != "wasserstein":
             raise ConfigError("weight clipping belongs to the Wasserstein critic; set loss.d_loss=wasserstein or loss.clip=0.")
+
+    def instance_noise_sd(self, step: int, steps: int) -> float:
+        """σ of the instance noise at G step ``step`` (0-based) of a ``steps``-step run: linear
+        from ``instance_noise`` at step 0 to 0 at ``instance_noise_steps`` (or ``steps``)."""
+        span = self.instance_noise_steps or steps
+        return self.instance_noise * max(0.0, 1.0 - step / span)
 
     def critic_steps(self, step: int) -> int:
         """Discriminator steps before generator step ``step`` (0-based)."""
@@ -322,11 +352,152 @@ class VAEConfig:
         _positive(self.beta, "task.beta", allow_zero=True, most=math.inf)
 
 
+@dataclass(frozen=True)
+class Pix2PixConfig:
+    """pix2pix (Isola et al. 2017): U-Net G with dropout, PatchGAN D on (input, output), adversarial + λ·L1."""
+
+    width: int = 64  # G's and D's first-layer channels (the paper: 64)
+    depth: int = 8  # U-Net levels (the paper: 8 for 256x256); the image side must divide by 2**depth
+    dropout: float = 0.5  # in the three innermost decoder levels: G's only noise (§3.2)
+    patch: int = 70  # PatchGAN receptive field in pixels: 1, 16, 34, 70 (the paper's default), 142 or 286
+    l1_weight: float = 100.0  # λ of Eq. 4
+    g_optim: OptimConfig = field(default_factory=OptimConfig)  # Adam 2e-4, betas (0.5, 0.999) (§4)
+    d_optim: OptimConfig = field(default_factory=OptimConfig)
+
+    LEGACY: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self):
+        _typecheck(self, "task.")
+        _positive(self.width, "task.width", most=MAX_WIDTH)
+        _positive(self.depth, "task.depth", most=12)
+        _unit(self.dropout, "task.dropout")
+        _choice(self.patch, "task.patch", (1, 16, 34, 70, 142, 286))
+        _positive(self.l1_weight, "task.l1_weight", allow_zero=True, most=math.inf)
+
+
+@dataclass(frozen=True)
+class SRGANConfig:
+    """SRGAN (Ledig et al. 2017): SRResNet G, strided-conv D, MSE pretraining then content + 1e-3 adversarial."""
+
+    width: int = 64  # SRResNet channels (the paper: 64)
+    blocks: int = 16  # residual blocks (the paper: 16)
+    d_width: int = 64  # D's first-layer channels (the paper: 64, doubling to 512)
+    d_stages: int = 4  # D's stride-2 blocks (the paper: 4)
+    pretrain_steps: int = 1000  # steps of pixel-MSE training (the SRResNet) before the GAN phase; 0 = skip it
+    adv_weight: float = 1e-3  # weight of the adversarial loss in the perceptual loss (Eq. 3)
+    # The content loss's fixed network: "auto" (the shipped MNIST classifier for one-channel images, VGG19 for RGB
+    # when vgg19_weights is given, else pixel MSE), "mnist", "vgg19" or "pixel".
+    content: str = "auto"
+    vgg19_weights: str = ""  # a local .safetensors of torchvision's VGG19 "features" (never downloaded)
+    vgg19_sha256: str = ""  # its expected sha256 (checked before use)
+    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-4, (0.9, 0.999)))
+    d_optim: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-4, (0.9, 0.999)))
+
+    LEGACY: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self):
+        _typecheck(self, "task.")
+        for name in ("width", "d_width"):
+            _positive(getattr(self, name), f"task.{name}", most=MAX_WIDTH)
+        _positive(self.blocks, "task.blocks", allow_zero=True, most=256)
+        _positive(self.d_stages, "task.d_stages", most=8)
+        _positive(self.pretrain_steps, "task.pretrain_steps", allow_zero=True)
+        _positive(self.adv_weight, "task.adv_weight", allow_zero=True, most=math.inf)
+        _choice(self.content, "task.content", ("auto", "mnist", "vgg19", "pixel"))
+        if self.content == "vgg19" and not self.vgg19_weights:
+            raise ConfigError("task.content=vgg19 needs a local weights file; set task.vgg19_weights=path/to/"
+                              "vgg19.safetensors and task.vgg19_sha256 (docs/image-to-image.md).")
+
+    def phase(self, step: int) -> str:
+        """"mse" (SRResNet pretraining) or "gan" at 0-based ``step``: a pure function of the step, so a resume
+        continues in the right phase."""
+        return "mse" if step < self.pretrain_steps else "gan"
+
+
 #: Config.name: the run directory is runs/NNN-name.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,99}")
 
+@dataclass(frozen=True)
+class PixelCNNConfig:
+    """The gated PixelCNN (van den Oord et al. 2016): an exact-likelihood autoregressive model.
+
+    ``likelihood``: "categorical" (256-way softmax per pixel, 8-bit images) or "bernoulli"
+    (binarised images); ``binarize`` says how the 8-bit data become binary for "bernoulli":
+    "dynamic" (a fresh Bernoulli(intensity) draw every time an image is seen; the test set
+    is binarised once, seed 0) or "threshold" (fixed: pixel >= 128); "none" for "categorical"."""
+
+    layers: int = 5  # gated layers; the first has mask A
+    channels: int = 32  # feature maps of each stack
+    kernel: int = 3  # gated layers' kernel (odd)
+    first_kernel: int = 7  # the mask-A layer's kernel (odd)
+    head: int = 64  # the 1x1 output head's hidden channels
+    likelihood: str = "categorical"
+    binarize: str = "none"
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-3, (0.9, 0.999)))
+
+    LEGACY: ClassVar[dict[str, str]] = {}  # a family newer than release 0.1 has no old keys
+
+    def __post_init__(self):
+        _typecheck(self, "task.")
+        for name in ("layers", "channels", "head"):
+            _positive(getattr(self, name), f"task.{name}", most=MAX_WIDTH)
+        for name in ("kernel", "first_kernel"):
+            k = getattr(self, name)
+            if k < 3 or k % 2 == 0 or k > 63:
+                raise ConfigError(f"task.{name} must be an odd kernel size from 3 to 63, got {k}.")
+        _choice(self.likelihood, "task.likelihood", ("categorical", "bernoulli"))
+        _choice(self.binarize, "task.binarize", ("none", "dynamic", "threshold"))
+        if self.likelihood == "bernoulli" and self.binarize == "none":
+            raise ConfigError("a Bernoulli PixelCNN models binary pixels; set task.binarize=dynamic or threshold.")
+        if self.likelihood == "categorical" and self.binarize != "none":
+            raise ConfigError("the 256-way softmax models the 8-bit pixels themselves; set task.binarize=none "
+                              "or task.likelihood=bernoulli.")
+
+
+@dataclass(frozen=True)
+class ProgressiveConfig:
+    """Progressive growing (Karras et al. 2018): G and D grow from 4×4 to the data's size
+    (rounded up to a power of two, MNIST 28 -> 32 by padding); each new level fades in over
+    ``fade_images`` real images, then trains for ``stable_images``. Defaults are the paper's."""
+
+    fade_images: int = 600_000  # §A.1: each new layer fades in over 600k real images ...
+    stable_images: int = 600_000  # ... and then is stabilised for 600k (the last level: until train.steps)
+    batch_sizes: tuple[int, ...] = ()  # per level from 4×4 up (the last repeats); () = train.batch_size everywhere
+    fmap_base: int = 8192  # channels of a level: min(fmap_base / 2^(level+1), fmap_max) (the official nf())
+    fmap_max: int = 512
+    pixel_norm: bool = True  # §4.2: pixelwise feature normalisation in G
+    equalized_lr: bool = True  # §4.1: weights N(0,1) scaled at run time by the He constant
+    mbstd_group: int = 4  # §3: minibatch standard deviation over groups of 4 in D (0 = off)
+    penalty_weight: float = 10.0  # WGAN-GP's λ (Gulrajani et al. 2017), the paper's loss (§A.1)
+    drift: float = 0.001  # §A.1: ε_drift·E[D(x)²] keeps the critic's scores near 0
+    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-3, (0.0, 0.99)))  # §A.1
+    d_optim: OptimConfig = field(default_factory=lambda: OptimConfig("adam", 1e-3, (0.0, 0.99)))
+    ema: float = 0.999  # §A.1: G's weights averaged with decay 0.999 for sampling (0 = off)
+    reset_optim: bool = True  # the official code's reset_opt_for_new_lod: fresh Adam moments when a level starts
+
+    LEGACY: ClassVar[dict[str, str]] = {}  # a family newer than release 0.1 has no old keys
+
+    def __post_init__(self):
+        _typecheck(self, "task.")
+        _positive(self.fade_images, "task.fade_images", allow_zero=True)
+        _positive(self.stable_images, "task.stable_images")
+        for b in self.batch_sizes:
+            _positive(b, "every entry of task.batch_sizes")
+            if self.mbstd_group and b % min(b, self.mbstd_group):
+                raise ConfigError(f"task.batch_sizes entry {b} is not a multiple of task.mbstd_group="
+                                  f"{self.mbstd_group} (the minibatch stddev layer splits each batch into groups); "
+                                  "change one of them.")
+        for name in ("fmap_base", "fmap_max"):
+            _positive(getattr(self, name), f"task.{name}", most=MAX_WIDTH)
+        _positive(self.mbstd_group, "task.mbstd_group", allow_zero=True, most=MAX_WIDTH)
+        _positive(self.penalty_weight, "task.penalty_weight", allow_zero=True, most=math.inf)
+        _positive(self.drift, "task.drift", allow_zero=True, most=math.inf)
+        _unit(self.ema, "task.ema")
+
+
 #: kind -> its task section's type. A new model family adds one line here (docs/architecture.md).
-TASK_CONFIGS: dict[str, type] = {"gan": GANConfig, "vae": VAEConfig}
+TASK_CONFIGS: dict[str, type] = {"gan": GANConfig, "vae": VAEConfig, "pix2pix": Pix2PixConfig, "srgan": SRGANConfig, "pixelcnn": PixelCNNConfig,
+                                 "progressive": ProgressiveConfig}
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,20 @@ PRESETS.add("mnist-cgan", Preset(
     ),
 ))
 
+# The README default (issue 20): mnist-cgan's networks with the label entering D by projection, not
+# as 10 one-hot input maps. D's first convolution then sees 1 channel instead of 11 (a step costs
+# what an unconditional DCGAN step costs) and the conditioning is sharper: FID (n = 2,000) 2.6 at
+# 2,000 steps and 1.4 at 3,000, where the concatenation D had 9.2 at 2,000 (docs/training.md).
+PRESETS.add("mnist-quick", Preset(
+    summary="the README default: conditional DCGAN with a projection discriminator and an EMA of G; "
+            "good digits of every class in about 5 minutes on 2 CPU cores",
+    reference="Radford et al. 2015 (DCGAN), Mirza & Osindero 2014 (label into G), Miyato & Koyama 2018 "
+              "(projection discriminator), Yazıcı et al. 2019 (EMA of G)",
+    config=replace(PRESETS.get("mnist-cgan").config, name="mnist-quick",
+                   model=replace(PRESETS.get("mnist-cgan").config.model, projection=True),
+                   train=replace(PRESETS.get("mnist-cgan").config.train, steps=4000)),
+))
+
 PRESETS.add("mnist-wgan", Preset(
     summary="Wasserstein GAN with weight clipping on MNIST: MLP critic and G, clip 0.01, 5 critic steps per G step",
     # A DCGAN critic with these hyper-parameters still drew stroke fragments after 3,000 G steps
@@ -237,3 +251,163 @@ PRESETS.add("fashion-cgan", _on_fashion(
 PRESETS.add("fashion-vae", _on_fashion(
     "mnist-vae", "fashion-vae",
     "the VAE baseline on Fashion-MNIST: MLP encoder/decoder, 20-d Gaussian latent, Bernoulli likelihood"))
+
+
+# --- image to image: SRGAN and pix2pix (issue 15) ---
+# Pairs come from data.pairs (ganforge.data.paired): a degradation of each MNIST digit or folder image, or A/B / AB
+# folders. Sized for a 2-core CPU: the papers' networks (SRResNet 16 blocks x 64 channels on 96 px crops; pix2pix
+# U-Net depth 8, 70x70 PatchGAN on 256 px) shrunk to the 28 px digits and 32 px emoji; docs/image-to-image.md has
+# the measured step costs (on the shared machine) and the results.
+from ganforge.config import Pix2PixConfig, SRGANConfig  # noqa: E402  (kept beside the block that uses it)
+
+
+def _srgan(name: str, pairs: str, dataset: str = "mnist", image_size: int = 64, steps: int = 2000,
+           pretrain: int = 1000) -> Config:
+    return Config(
+        name=name, kind="srgan",
+        data=DataConfig(dataset=dataset, image_size=image_size, pairs=pairs),
+        # Ledig et al. 2017: 16 residual blocks x 64 channels, D 64->512 in 4 stride-2 stages, Adam 1e-4 (0.9),
+        # 10^6 SRResNet updates then 10^5 + 10^5 SRGAN updates. Here: 4 blocks x 32, D 32->64 in 2 stages.
+        task=SRGANConfig(width=32, blocks=4, d_width=32, d_stages=2, pretrain_steps=pretrain),
+        train=TrainConfig(steps=steps, batch_size=32, log_every=50, sample_every=500, checkpoint_every=500),
+    )
+
+
+def _pix2pix(name: str, pairs: str, dataset: str = "mnist", image_size: int = 64, depth: int = 2,
+             patch: int = 16, steps: int = 2000) -> Config:
+    return Config(
+        name=name, kind="pix2pix",
+        data=DataConfig(dataset=dataset, image_size=image_size, pairs=pairs),
+        # Isola et al. 2017: U-Net depth 8 x 64 channels, 70x70 PatchGAN, λ = 100, Adam 2e-4 (0.5), batch 1-10.
+        # Here: width 32, depth 2 (28 = 4 x 7) or 5 (32 px), a 16x16 PatchGAN (a quarter-to-half of the image,
+        # the paper's 70/256 ratio), batch 32.
+        task=Pix2PixConfig(width=32, depth=depth, patch=patch, l1_weight=100.0),
+        train=TrainConfig(steps=steps, batch_size=32, log_every=50, sample_every=500, checkpoint_every=500),
+    )
+
+
+PRESETS.add("mnist-sr4", Preset(
+    summary="SRGAN super-resolution of MNIST digits, 7x7 -> 28x28: SRResNet (MSE) pretraining, then the content "
+            "loss on the shipped MNIST classifier's feature maps + 1e-3 adversarial",
+    reference="Ledig et al. 2017 (SRGAN; sub-pixel convolution: Shi et al. 2016); smaller networks for a 2-core CPU",
+    config=_srgan("mnist-sr4", "downsample:4"),
+))
+
+PRESETS.add("mnist-sr2", Preset(
+    summary="SRGAN super-resolution of MNIST digits, 14x14 -> 28x28 (as mnist-sr4 with K = 2)",
+    reference="Ledig et al. 2017 (SRGAN); smaller networks for a 2-core CPU",
+    config=_srgan("mnist-sr2", "downsample:2"),
+))
+
+PRESETS.add("mnist-edges2digits", Preset(
+    summary="pix2pix from a digit's morphological edge map (dilation minus image) back to the digit",
+    reference="Isola et al. 2017 (pix2pix, edges->photo); U-Net: Ronneberger et al. 2015; smaller for 2 CPU cores",
+    config=_pix2pix("mnist-edges2digits", "edges"),
+))
+
+PRESETS.add("mnist-inpaint", Preset(
+    summary="pix2pix inpainting of MNIST digits: fill a random 14x14 mid-grey hole",
+    reference="Isola et al. 2017 (pix2pix); Pathak et al. 2016 (Context Encoders, inpainting); smaller for 2 CPU cores",
+    config=_pix2pix("mnist-inpaint", "mask"),
+))
+
+PRESETS.add("folder-colorize", Preset(
+    summary="pix2pix colourisation of an RGB image folder at 32 px (e.g. the emoji of scripts/make_emoji_folder.py): "
+            "grey in, colour out",
+    reference="Isola et al. 2017 (pix2pix, BW->colour); smaller for 2 CPU cores",
+    config=_pix2pix("folder-colorize", "gray", dataset=FOLDER_PLACEHOLDER, image_size=32, depth=5),
+))
+
+PRESETS.add("folder-sr4", Preset(
+    summary="SRGAN on an RGB image folder, 8x8 -> 32x32 (e.g. the emoji); content loss on a local VGG19 when "
+            "task.vgg19_weights is set, else pixel MSE (the fallback is said at the start)",
+    reference="Ledig et al. 2017 (SRGAN; VGG: Simonyan & Zisserman 2015); smaller networks for a 2-core CPU",
+    config=_srgan("folder-sr4", "downsample:4", dataset=FOLDER_PLACEHOLDER, image_size=32),
+))
+
+
+# --- PixelCNN (issue 17) ---
+# The autoregressive baseline: exact likelihood, sampling one pixel at a time (docs/pixelcnn.md).
+# Sized for 2 CPU cores: 5 gated layers of 32 channels at batch 32 measured 300 (Bernoulli) to
+# 400 (256-way softmax) ms per step on the shared 2-core machine (load average 1.7), so 2,500 and
+# 2,000 steps are about 13 min; on a GPU raise task.channels, task.layers and train.batch_size.
+# At load average 5-9 (other agents' trainings) one thread did 0.86 s per step: 10 min = 690 steps (docs/pixelcnn.md).
+from ganforge.config import PixelCNNConfig  # noqa: E402  (kept beside the block that uses it)
+
+
+def _pixelcnn(name: str, likelihood: str, binarize: str, steps: int) -> Config:
+    return Config(
+        name=name, kind="pixelcnn",
+        data=DataConfig(dataset="mnist"),
+        task=PixelCNNConfig(layers=5, channels=32, kernel=3, first_kernel=7, head=64, likelihood=likelihood,
+                            binarize=binarize, optim=OptimConfig("adam", 1e-3, (0.9, 0.999))),
+        train=TrainConfig(steps=steps, batch_size=32, log_every=50, sample_every=500, checkpoint_every=500),
+    )
+
+
+PRESETS.add("mnist-pixelcnn", Preset(
+    summary="gated PixelCNN on 8-bit MNIST: 256-way softmax per pixel, exact NLL in bits/dim; "
+            "samples pixel by pixel (784 passes per image)",
+    reference="van den Oord et al. 2016 (Conditional Image Generation with PixelCNN Decoders: gated layers, "
+              "vertical + horizontal stacks); softmax output as in van den Oord et al. 2016a (Pixel RNN); "
+              "5 layers x 32 channels for a 2-core CPU",
+    config=_pixelcnn("mnist-pixelcnn", "categorical", "none", 2000),
+))
+
+PRESETS.add("mnist-pixelcnn-binary", Preset(
+    summary="gated PixelCNN on binarised MNIST (dynamic binarisation: a fresh Bernoulli draw per pass; "
+            "test set binarised once, seed 0): NLL in nats per image",
+    reference="van den Oord et al. 2016a (Pixel RNN, Table 4: PixelCNN 81.30 nats on the fixed binarisation of "
+              "Salakhutdinov & Murray 2008); gated layers of van den Oord et al. 2016; dynamic binarisation as in "
+              "Burda et al. 2016",
+    config=_pixelcnn("mnist-pixelcnn-binary", "bernoulli", "dynamic", 2500),
+))
+
+
+# --- progressive (issue 16) ---
+from ganforge.config import ProgressiveConfig  # noqa: E402  (kept beside the block that uses it)
+
+# Karras et al. 2018 on a 2-core CPU. Sizes: the paper grows from 4x4 with 600k images per fade and per
+# stabilisation, 512 channels, batch 16; here 20k images per phase, channels 64/32/16/8 at 4/8/16/32 px
+# (fmap_base 128, fmap_max 64), batch 64 at 4 and 8 px and 32 at 16 and 32 px (drawn from train.batch_size 32
+# batches: no image skipped). train.steps = total_steps(cfg, shape): every level, the last one stabilised too.
+# EMA 0.99, not the paper's 0.999: its half-life of 693 steps was 2% of a phase of 37,500 steps there but
+# longer than a whole 625-step phase here, where the average still held ~30% of the newest block's random
+# initial weights at the end (docs/progressive.md). On a GPU, the paper's schedule:
+#   --set task.fade_images=600000 task.stable_images=600000 task.ema=0.999 train.steps=<total_steps>
+# (docs/progressive.md gives the numbers).
+_PROGRESSIVE = ProgressiveConfig(fade_images=20_000, stable_images=20_000, batch_sizes=(64, 64, 32, 32),
+                                 fmap_base=128, fmap_max=64, ema=0.99)
+_PROGRESSIVE_REF = ("Karras, Aila, Laine & Lehtinen 2018 (Progressive Growing of GANs, ICLR): growing from 4x4 with "
+                    "fade-ins, pixel norm, equalised learning rate, minibatch stddev, WGAN-GP + drift 0.001, Adam "
+                    "lr 1e-3, betas (0, 0.99); 20k images per phase and small widths for a 2-core CPU")
+
+PRESETS.add("mnist-progressive", Preset(
+    summary="progressive GAN on MNIST padded to 32x32: grows 4 -> 8 -> 16 -> 32, each level faded in; "
+            "samples/stage-*.png and samples/progress.gif show it grow",
+    reference=_PROGRESSIVE_REF,
+    config=Config(
+        name="mnist-progressive", kind="progressive",
+        data=DataConfig(dataset="mnist"),
+        model=ModelConfig(z_dim=128),
+        task=_PROGRESSIVE,
+        # 3,439 steps = 313 (4 px) + 2 x 313 (8 px) + 2 x 625 (16 px) + 2 x 625 (32 px): 140k images.
+        # Measured: 14 min 25 s wall on ONE thread of the shared 2-core machine (load average 6-7);
+        # FID 16.6 at n = 10,000 (mnist-dcgan in the same time: 10.8; docs/progressive.md).
+        train=TrainConfig(steps=3439, batch_size=32, log_every=50, sample_every=125, checkpoint_every=500),
+    ),
+))
+
+PRESETS.add("folder-progressive", Preset(
+    summary="progressive GAN for your own folder of images at 32x32 RGB (--set data.image_size=64 adds a level): "
+            "ganforge train --preset folder-progressive --dataset path/to/folder",
+    reference=_PROGRESSIVE_REF,
+    config=Config(
+        name="folder-progressive", kind="progressive",
+        data=DataConfig(dataset=FOLDER_PLACEHOLDER, image_size=32, channels=3),
+        model=ModelConfig(z_dim=128),
+        task=_PROGRESSIVE,
+        # as mnist-progressive (same levels at 32 px); at 64 px: train.steps=4689 (2 x 625 more for the 64 px level).
+        train=TrainConfig(steps=3439, batch_size=32, log_every=50, sample_every=125, checkpoint_every=500),
+    ),
+))

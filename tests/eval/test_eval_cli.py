@@ -152,6 +152,21 @@ def test_quick_fid_is_deterministic_and_restores_train_mode(files):
     assert a == b and a > 0
 
 
+def test_quick_metrics_add_the_classifier_score_of_the_same_samples(files):
+    """--eval-every's classifier score is evaluate's classifier score of the same images."""
+    from ganforge.eval import metrics as M
+    from ganforge.eval.extractor import extract, load_extractor
+    from ganforge.eval.quick import quick_fid, quick_metrics
+    from ganforge.eval.sources import sampler_images
+    from ganforge.sampler import GeneratorSampler
+
+    G = GeneratorSampler(_TinyG(), z_dim=8, img_shape=(1, 28, 28), num_classes=0, scaling="tanh", kind="gan").eval()
+    m = quick_metrics(G, n=200, seed=3, ref=str(files["ref"]))
+    assert m["fid"] == quick_fid(G, n=200, seed=3, ref=str(files["ref"]))
+    _, p = extract(sampler_images(G, 200, 3, 500)[0], load_extractor())
+    assert m["classifier_score"] == M.classifier_score(p)[0] and 1 <= m["classifier_score"] <= 10
+
+
 def test_evaluate_a_run_directory_with_seeds(tiny_cfg, tmp_path, capsys):
     """A checkpoint source is sampled (n images per seed); --runs aggregates seeds.
     8x8 digits: the MNIST extractor does not apply, so those metrics are reported as

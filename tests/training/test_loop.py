@@ -125,7 +125,7 @@ def test_eval_every_keeps_best_and_early_stops(tiny_cfg, tmp_path, monkeypatch):
     from ganforge.data import ImageSet
 
     fids = iter([5.0, 3.0, 4.0, 4.5, 9.0])
-    monkeypatch.setattr(ev, "quick_fid", lambda G, n, seed, **kw: next(fids))
+    monkeypatch.setattr(ev.quick, "quick_metrics", lambda G, n, seed, **kw: {"fid": next(fids), "classifier_score": 2.0})
     data = ImageSet(np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8), None, "rand")
     cfg = tiny_cfg.override({"train.steps": 100, "train.eval_every": 4, "train.early_stop": 2, "train.eval_samples": 8})
     r = train(cfg, runs_root=tmp_path, data=data, quiet=True)
@@ -134,6 +134,7 @@ def test_eval_every_keeps_best_and_early_stops(tiny_cfg, tmp_path, monkeypatch):
     assert best["step"] == 8
     rows = [json.loads(l) for l in (r.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [row["fid"] for row in rows if "fid" in row] == [5.0, 3.0, 4.0, 4.5]
+    assert [row["classifier_score"] for row in rows if "fid" in row] == [2.0] * 4
     assert resolve(r.run_dir).name == "step-0000016"  # LATEST still follows the newest step
 
 

@@ -20,6 +20,7 @@ VERB_MODULES = (
     "ganforge.cli.evaluate",
     "ganforge.cli.latent",
     "ganforge.cli.report",
+    "ganforge.cli.translate",
 )
 
 

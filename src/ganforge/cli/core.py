@@ -141,7 +141,7 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     from ganforge.devices import require_device
     from ganforge.errors import ConfigError
-    from ganforge.sampling import (check_counts, check_sample_output, class_grid_labels, generate, load_generator,
+    from ganforge.sampling import (check_counts, check_sample_output, class_grid_labels, generate, load_sampler,
                                    write_samples)
 
     # Everything that can be refused is refused before the model is loaded or a file is written.
@@ -149,7 +149,8 @@ def cmd_sample(args) -> int:
     check_sample_output(args.out)
     if args.label is not None and args.by_class:
         raise ConfigError("--class and --by-class exclude each other: one class, or a grid of every class.")
-    G = load_generator(args.source, ema=not args.no_ema, device=require_device(args.device, "--device"))
+    # Any Sampler (a GAN's or VAE's G, a PixelCNN drawing pixel by pixel): sampling needs no latent z.
+    G = load_sampler(args.source, ema=not args.no_ema, device=require_device(args.device, "--device"))
     if args.label is not None and not G.num_classes:
         raise ConfigError(f"--class needs a conditional generator; {args.source} is unconditional, drop --class.")
     if args.label is not None and not 0 <= args.label < G.num_classes:

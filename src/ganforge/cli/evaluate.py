@@ -68,6 +68,12 @@ def add_parser(sub) -> None:
     p.add_argument("--inception-weights", metavar="PATH",
                    help="FID InceptionV3 weights (pytorch-fid/torch-fidelity .pth state dict or clean-fid .pt "
                         "TorchScript): compute the feature metrics in Inception pool3 space, for any image size")
+    p.add_argument("--nll", action="store_true",
+                   help="instead of the sample metrics: the test-set negative log-likelihood of a run/checkpoint "
+                        "(bits/dim on 8-bit pixels, nats/image on binarised ones; exact for a PixelCNN, the IWAE bound "
+                        "for a VAE, none for a GAN); --ref defaults to the model's own test split, -n to all of it")
+    p.add_argument("--iwae-k", type=int, default=50, metavar="K",
+                   help="--nll on a VAE: importance samples of the IWAE bound (default 50; 1 = the ELBO)")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -77,6 +83,24 @@ def cmd_evaluate(args) -> int:
     from ganforge.errors import ConfigError
     from ganforge.eval import EvalOptions, evaluate
 
+    if args.nll:
+        return _cmd_nll(args)
+    if len(args.source) == 1:  # an image-to-image run (srgan, pix2pix): the paired table (issue 15)
+        from ganforge.eval.paired import evaluate_paired, image_to_image_kind, paired_table
+
+        if image_to_image_kind(args.source[0]):
+            if args.json:
+                from ganforge.files import check_output_file, write_atomic
+
+                check_output_file(args.json, "--json")
+            rep = evaluate_paired(args.source[0], args.n)
+            print(paired_table(rep))
+            if args.json:
+                import json
+
+                write_atomic(args.json, json.dumps(rep, indent=2))
+                print(f"wrote {args.json}")
+            return 0
     # EvalOptions checks every setting (e.g. --runs >= 1, --bootstrap >= 0) before any image is read.
     options = EvalOptions(
         ref=args.ref, n=args.n, train=args.train, seed=args.seed, runs=args.runs, bootstrap=args.bootstrap,
@@ -113,4 +137,22 @@ def cmd_evaluate(args) -> int:
         from ganforge.report import write_run_report
 
         print(f"report:       {write_run_report(run_dir)}")
+    return 0
+
+
+def _cmd_nll(args) -> int:
+    """``--nll``: one likelihood table for the given runs (ganforge.eval.likelihood)."""
+    from ganforge.eval.likelihood import check_source, nll, table, to_json
+    from ganforge.files import check_output_file
+
+    if args.json:
+        check_output_file(args.json, "--json")
+    for source in args.source:  # every source readable before minutes of scoring
+        check_source(source)
+    ref = None if args.ref == "mnist-test" else args.ref  # the default: each model's own test split
+    results = [r for source in args.source for r in nll(source, ref=ref, n=args.n, k=args.iwae_k, seed=args.seed)]
+    print(table(results))
+    if args.json:
+        to_json(results, args.json)
+        print(f"wrote {args.json}")
     return 0

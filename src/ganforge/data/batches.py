@@ -117,6 +117,12 @@ class Feed:
 
         return self._mine(sample_z(self.batch_size * self.world_size, z_dim, kind, self.noise_gen, self.device))
 
+    def normal(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """(batch_size, *shape) standard normal noise on the device (e.g. instance noise),
+        this rank's slice of one global draw like :meth:`z`."""
+        g = torch.randn(self.batch_size * self.world_size, *shape, generator=self.noise_gen)
+        return self._mine(g.to(self.device))
+
     def labels(self, num_classes: int) -> torch.Tensor | None:
         """(batch_size,) uniform class labels (None when unconditional), sliced like :meth:`z`."""
         from ganforge.models.noise import sample_labels

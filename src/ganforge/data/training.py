@@ -4,7 +4,7 @@ and labels as tensors, and a :class:`DataSpec` describing them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -25,11 +25,16 @@ class DataSpec:
     num_classes: int
     is_image: bool
     holdout: Callable[[int], tuple[torch.Tensor, torch.Tensor | None]] | None = None
+    paired: Any = None  # image-to-image data (data.pairs): a ganforge.data.paired.PairInfo
 
 
 def training_data(cfg, data: ImageSet | torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, DataSpec]:
     """(x, y, spec) for ``cfg.data`` (or in-memory ``data``): x uint8 (N,C,H,W) images or
     float (N,d) rows; y int64 labels only when the config is conditional."""
+    if cfg.data.pairs:  # image-to-image: (input, target) pairs and their test split (data/paired.py)
+        from ganforge.data.paired import paired_training_data
+
+        return paired_training_data(cfg, data)
     if data is None:
         data = load_images(cfg.data.dataset, image_size=cfg.data.image_size, channels=cfg.data.channels or None)
     if isinstance(data, torch.Tensor):

@@ -36,7 +36,14 @@ def reference_statistics(ref: str = "mnist-test", extractor: str | None = None) 
 
 def quick_fid(sampler, n: int = 2000, seed: int = 0, ref: str | None = None, batch_size: int = 500,
               dataset: str | None = None) -> float:
-    """Cheap FID of a :class:`~ganforge.sampler.Sampler`'s samples against the cached reference statistics.
+    """The FID of :func:`quick_metrics` (same arguments)."""
+    return quick_metrics(sampler, n, seed, ref, batch_size, dataset)["fid"]
+
+
+def quick_metrics(sampler, n: int = 2000, seed: int = 0, ref: str | None = None, batch_size: int = 500,
+                  dataset: str | None = None) -> dict[str, float]:
+    """Cheap FID and classifier score of a :class:`~ganforge.sampler.Sampler`'s samples against the
+    cached reference statistics (the classifier score from the same extractor pass: free).
 
     ``ref``: "mnist-test", "fashion-mnist-test" or a path, scored with the matching
     extractor; None = :func:`quick_reference` of ``dataset`` (the run's ``data.dataset``),
@@ -60,5 +67,6 @@ def quick_fid(sampler, n: int = 2000, seed: int = 0, ref: str | None = None, bat
         raise DataError(f"quick_fid needs 28x28 grayscale images, got {images.shape[1:]}; "
                         "it uses the MNIST or Fashion-MNIST extractor.")
     mu, sigma = reference_statistics(ref, kind)
-    f, _ = extract(images, load_extractor(dataset=kind))
-    return M.frechet_distance(*M.feature_statistics(f), mu, sigma)
+    f, p = extract(images, load_extractor(dataset=kind))
+    return {"fid": M.frechet_distance(*M.feature_statistics(f), mu, sigma),
+            "classifier_score": M.classifier_score(p)[0]}

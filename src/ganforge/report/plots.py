@@ -82,6 +82,10 @@ def curve_panels(runs: list[RunData]) -> list[tuple[str, bytes, str]]:
     if any(run.evals for run in runs):
         panels.append(("FID during training (--eval-every)", [(run, "fid", run.label if not single else "FID")
                                                               for run in runs if run.evals]))
+        cs = [(run, "classifier_score", run.label if not single else "classifier score") for run in runs
+              if any("classifier_score" in r for r in run.evals)]
+        if cs:
+            panels.append(("classifier score during training (--eval-every)", cs))
     out = []
     colours = {id(run): f"C{i % 10}" for i, run in enumerate(runs)}
     for title, lines in panels:
@@ -90,11 +94,11 @@ def curve_panels(runs: list[RunData]) -> list[tuple[str, bytes, str]]:
         fig, ax = plt.subplots(figsize=(4.6, 3.0))
         described = []
         for i, (run, key, label) in enumerate(lines):
-            rows = run.evals if key == "fid" else run.rows
+            rows = run.evals if key in ("fid", "classifier_score") else run.rows
             xs, ys = _series(rows, key)
             if not xs:
                 continue
-            style = "o-" if key == "fid" or len(xs) < 3 else "-"
+            style = "o-" if key in ("fid", "classifier_score") or len(xs) < 3 else "-"
             colour = f"C{i % 10}" if single else colours[id(run)]
             ax.plot(xs, ys, style, ms=3, lw=1.4, color=colour, label=label)
             described.append(_describe(label if single else f"{run.label}", ys))

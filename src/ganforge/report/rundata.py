@@ -18,7 +18,7 @@ from ganforge.errors import DataError
 #: Keys of a training row that are not a family's statistics.
 HARNESS_KEYS = ("step", "time_s", "img_per_s")
 #: Keys of an evaluation row written by ``--eval-every``.
-EVAL_ROW_KEYS = ("fid", "eval_samples")
+EVAL_ROW_KEYS = ("fid", "classifier_score", "eval_samples")
 #: Where ``ganforge evaluate`` keeps its reports inside a run directory.
 EVAL_DIR = "eval"
 LATEST_EVAL = "latest.json"

@@ -38,6 +38,9 @@ class Task(ABC):
 
     #: metrics.jsonl key -> progress-bar label, for the statistics this family reports.
     progress: ClassVar[dict[str, str]] = {}
+    #: True: at the end the harness also writes ``samples/progress.gif``, the run's progress
+    #: grids (``samples/step-*.png``) in order, e.g. to watch a progressive GAN grow.
+    animate: ClassVar[bool] = False
 
     def __init__(self, cfg: Config, spec: DataSpec, device: torch.device, dist: Dist | None = None):
         self.cfg, self.spec, self.device = cfg, spec, device
@@ -70,6 +73,11 @@ class Task(ABC):
     def state(self) -> dict:
         """JSON-able facts a checkpoint's ``state.json`` records for rebuilding the sampler."""
         return {}
+
+    def extra_grids(self, step: int) -> list[str]:
+        """Names of extra progress grids to keep after ``step`` steps, as ``samples/<name>.png``
+        (e.g. the end of a progressive stage); none by default."""
+        return []
 
     def health(self, row: dict, step: int) -> list[str]:
         """Warnings this family raises from one metrics row (e.g. "D wins"); none by default."""

@@ -110,7 +110,8 @@ def _score(logits: torch.Tensor, probabilities: bool) -> torch.Tensor:
 
 def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcontext,
            joint: bool | None = None, sync: Callable | None = None,
-           penalty_eps: torch.Tensor | None = None, penalty_D: nn.Module | None = None) -> dict[str, torch.Tensor]:
+           penalty_eps: torch.Tensor | None = None, penalty_D: nn.Module | None = None,
+           fake: torch.Tensor | None = None, noise: Callable | None = None) -> dict[str, torch.Tensor]:
     """One discriminator update on a real batch and G(z) (fakes use the real batch's
     labels when conditional). Returns detached statistics (no host sync).
 
@@ -119,12 +120,17 @@ def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcont
     None = decide from D (tasks decide once at construction). ``sync(D)``: called between
     backward and the optimizer step (data parallelism averages D's gradients there).
     ``penalty_eps``: the gradient penalty's interpolation weights, when the caller draws them.
-    ``penalty_D``: the eager D for the penalty's double backward when ``D`` is compiled."""
+    ``penalty_D``: the eager D for the penalty's double backward when ``D`` is compiled.
+    ``fake``: G(z, y) already computed by the caller (``task.reuse_fake``); it is detached here.
+    ``noise(x)``: instance noise, applied to the real and the fake batch before D."""
     if joint is None:
         joint = not has_batchnorm(D)
-    with torch.no_grad(), autocast():
-        fake = G(z, y)
-    fake = fake.float()
+    if fake is None:
+        with torch.no_grad(), autocast():
+            fake = G(z, y)
+    fake = fake.detach().float()
+    if noise is not None:
+        real, fake = noise(real), noise(fake)
     with autocast():
         if joint:
             both = torch.cat([real, fake])
@@ -155,12 +161,15 @@ def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcont
 
 
 def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext,
-           sync: Callable | None = None) -> dict[str, torch.Tensor]:
-    """One generator update through a frozen D (D gets no gradient, so nothing of D is synchronised)."""
+           sync: Callable | None = None, fake: torch.Tensor | None = None,
+           noise: Callable | None = None) -> dict[str, torch.Tensor]:
+    """One generator update through a frozen D (D gets no gradient, so nothing of D is synchronised).
+    ``fake``: G(z, y) with its graph, when the caller reuses the D step's forward; ``noise``: as in d_step."""
     with frozen(D):
         with autocast():
-            fake = G(z, y)
-            fake_logits = D(fake, y)
+            if fake is None:
+                fake = G(z, y)
+            fake_logits = D(fake if noise is None else noise(fake), y)
         loss = obj.g_loss(fake_logits.float())
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -242,6 +251,8 @@ class GANTask(Task):
 
     def step(self, feed: Feed, step: int) -> dict[str, torch.Tensor]:
         G, D, noise, scaling = self.G_fwd, self.D_fwd, self.cfg.model.noise, self.cfg.data.scaling
+        blur = self._instance_noise(feed, step)
+        fake = None
         # 1) freeze G, train D (n_critic times)
         for _ in range(self.t.critic_steps(step)):
             real, y = feed.batch()
@@ -249,18 +260,29 @@ class GANTask(Task):
             real = to_model_range(real, scaling)
             if self.channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
+            if self.t.reuse_fake:  # one G forward, with its graph, for both updates
+                with self.autocast():
+                    fake = G(z, y)
             stats = d_step(G, D, self.opt_d, real, y, z, self.obj, self.autocast, self.joint,
-                           self.sync, self._penalty_eps(feed), self.D)
+                           self.sync, self._penalty_eps(feed), self.D, fake, blur)
         # 2) freeze D, train G
-        z = feed.z(self.cfg.model.z_dim, noise)
-        y = feed.labels(self.spec.num_classes)
-        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync)
+        if fake is None:
+            z = feed.z(self.cfg.model.z_dim, noise)
+            y = feed.labels(self.spec.num_classes)
+        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync, fake, blur)
         if self.G_ema is not None:
             ema_update(self.G_ema, self.G, self.t.ema, step)
         return stats
 
     def state(self) -> dict:
         return {"output": self.output}
+
+    def _instance_noise(self, feed: Feed, step: int) -> Callable | None:
+        """x -> x + σ(step)·ε with ε from the feed's seeded noise (None when σ is 0)."""
+        sd = self.t.instance_noise_sd(step, self.cfg.train.steps)
+        if sd <= 0:
+            return None
+        return lambda x: x + sd * feed.normal(x.shape[1:])[: len(x)].to(x.dtype)  # a small data set's batch may be shorter
 
     def _penalty_eps(self, feed: Feed) -> torch.Tensor | None:
         """With several ranks, WGAN-GP's interpolation weights are one global draw from the

@@ -112,6 +112,8 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
                     log(monitor, task, run, step)  # never checkpoint weights that went non-finite
                 if step % t.sample_every == 0 and dist.is_main:
                     monitor.grid(step, run.write_grid(task, step))
+                for name in task.extra_grids(step) if dist.is_main else ():
+                    run.write_grid(task, step, name)
                 if step % t.checkpoint_every == 0:
                     dist.check_in_step(*task.modules.values())
                     if dist.is_main:
@@ -139,6 +141,8 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
             grid = run.write_grid(task, step)
             if step % t.sample_every:  # (the loop already logged a grid at this step)
                 monitor.grid(step, grid)
+            if task.animate:
+                run.write_gif()
         monitor.event(step, "finish", f"{step} steps")
     finally:
         monitor.close()
@@ -198,13 +202,14 @@ class BestTracker:
 
 
 def quick_fid(task, t, monitor: Monitor, step: int) -> float:
-    """The cheap FID of the task's sampler (the extractor of the run's data: MNIST digits or
-    Fashion-MNIST clothes), recorded in metrics.jsonl."""
-    from ganforge.eval import quick_fid as fid_of
+    """The cheap FID and classifier score of the task's sampler (the extractor of the run's data:
+    MNIST digits or Fashion-MNIST clothes), recorded in metrics.jsonl; returns the FID."""
+    from ganforge.eval.quick import quick_metrics
 
-    fid = fid_of(task.sampler(), n=t.eval_samples, seed=t.seed, dataset=task.cfg.data.dataset)
-    monitor.record({"step": step, "fid": round(fid, 4), "eval_samples": t.eval_samples})
-    return fid
+    m = quick_metrics(task.sampler(), n=t.eval_samples, seed=t.seed, dataset=task.cfg.data.dataset)
+    monitor.record({"step": step, "fid": round(m["fid"], 4), "classifier_score": round(m["classifier_score"], 4),
+                    "eval_samples": t.eval_samples})
+    return m["fid"]
 
 
 def cpu_has_native_bf16() -> bool:

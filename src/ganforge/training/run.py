@@ -160,14 +160,34 @@ class Run:
             self.last_good = path
         return path
 
-    def write_grid(self, task: Task, step: int) -> Path | None:
-        """``samples/step-NNNNNNN.png`` and ``samples/latest.png`` from the task's preview."""
+    def write_grid(self, task: Task, step: int, name: str | None = None) -> Path | None:
+        """``samples/step-NNNNNNN.png`` and ``samples/latest.png`` from the task's preview
+        (``samples/<name>.png`` alone when ``name`` is given: a task's extra grid)."""
         if not task.spec.is_image:
             return None
         imgs, nrow = task.preview()
         u8 = to_uint8_images(imgs.float().cpu(), self.cfg.data.scaling)
+        if name is not None:
+            return save_grid(u8, self.dir / "samples" / f"{name}.png", nrow=nrow)
         save_grid(u8, self.dir / "samples" / f"step-{step:07d}.png", nrow=nrow)
         return save_grid(u8, self.dir / "samples" / "latest.png", nrow=nrow)
+
+    def write_gif(self) -> Path | None:
+        """``samples/progress.gif``: the run's progress grids in step order, 0.2 s a frame and
+        the last held 2 s (for tasks with ``animate``)."""
+        from PIL import Image
+
+        from ganforge.files import atomic_path
+
+        paths = sorted((self.dir / "samples").glob("step-*.png"))
+        if not paths:
+            return None
+        frames = [Image.open(p).convert("RGB") for p in paths]
+        path = self.dir / "samples" / "progress.gif"
+        with atomic_path(path) as tmp:
+            frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], loop=0,
+                           duration=[200] * (len(frames) - 1) + [2000])
+        return path
 
 
 class StopSignals:
