@@ -98,7 +98,8 @@ def main():
     ap.add_argument("--profile", action="store_true", help="also profile one step and compare with the matmul peak")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = preset_config("mnist-mlp").override({"train.threads": args.threads})
+    # The reference's maths: no EMA of G (the preset's EMA is one lerp per parameter per step).
+    cfg = preset_config("mnist-mlp").override({"train.threads": args.threads, "task.ema": 0.0})
     if args.batch_size:
         cfg = cfg.override({"train.batch_size": args.batch_size})
     images, _ = load_mnist("train")
@@ -107,10 +108,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         ours(cfg, 20, tmp)  # warm-up (allocator, first-call overheads)
         rows = [("reference (per-item Dataset + DataLoader)", reference_loop(cfg, images, args.steps)),
-                ("ganforge train()", ours(cfg, args.steps, tmp))]
-        rows.append(("ganforge train(), task.reuse_fake", ours(cfg.override({"task.reuse_fake": True}), args.steps, tmp)))
+                ("ganforge train(), fresh z for the G step", ours(cfg.override({"task.reuse_fake": False}), args.steps, tmp)),
+                ("ganforge train(), task.reuse_fake", ours(cfg.override({"task.reuse_fake": True}), args.steps, tmp))]
         if args.bf16:
-            rows.append(("ganforge train() + bf16 autocast", ours(cfg.override({"train.bf16": True}), args.steps, tmp)))
+            rows.append(("ganforge train(), reuse_fake + bf16 autocast",
+                         ours(cfg.override({"task.reuse_fake": True, "train.bf16": True}), args.steps, tmp)))
     ref = rows[0][1]
     print(f"mnist-mlp, batch {cfg.train.batch_size}, {args.steps} steps, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.1f}")

@@ -28,9 +28,13 @@ PRESETS.add("mnist-mlp", Preset(
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", discriminator="mlp", z_dim=100, g_hidden=(256, 512, 1024),
                           d_hidden=(1024, 512, 256), d_dropout=0.3, g_batchnorm=True),
+        # EMA of G: the speckle of single-G samples averages out (FID, n = 2,000, at 4,000 steps: 22.0
+        # without, 16.1 with). reuse_fake: one G forward per step as in the PyTorch DCGAN example, a
+        # cheaper step, so more steps in the same minutes (docs/training.md, the variant table).
         task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
-                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999))),
-        train=TrainConfig(steps=6000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
+                       g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
+                       ema=0.999, reuse_fake=True),
+        train=TrainConfig(steps=9000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
     ),
 ))
 

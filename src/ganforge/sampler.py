@@ -40,6 +40,16 @@ class Sampler(nn.Module):
         labels (None when unconditional); seeded, in batches of ``batch_size``."""
         raise NotImplementedError
 
+    def start(self, n: int, seed: int, cond, batch_size: int, device) -> tuple[torch.Generator, torch.Tensor | None, torch.device]:
+        """What every ``sample`` begins with: the request checked, the seeded generator, the
+        labels drawn from it (:meth:`labels_for`), and the device (None: the model's)."""
+        if n <= 0:
+            raise ConfigError(f"the number of samples must be positive, got {n}.")
+        if batch_size <= 0:
+            raise ConfigError(f"the batch size must be positive, got {batch_size}.")
+        gen = torch.Generator().manual_seed(seed)
+        return gen, self.labels_for(n, cond, gen), device or next(self.parameters()).device
+
     def labels_for(self, n: int, cond, gen: torch.Generator) -> torch.Tensor | None:
         """``cond`` (None, one label, or one per sample) -> (n,) int64 labels or None.
         None on a conditional model draws uniform labels from ``gen``."""
@@ -86,13 +96,7 @@ class GeneratorSampler(Sampler):
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, cond=None, batch_size: int = 500,
                device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if n <= 0:
-            raise ConfigError(f"the number of samples must be positive, got {n}.")
-        if batch_size <= 0:
-            raise ConfigError(f"the batch size must be positive, got {batch_size}.")
-        device = device or next(self.parameters()).device
-        gen = torch.Generator().manual_seed(seed)
-        y = self.labels_for(n, cond, gen)
+        gen, y, device = self.start(n, seed, cond, batch_size, device)
         z = sample_z(n, self.z_dim, self.noise, gen)
         out = []
         with torch.random.fork_rng(devices=[]):

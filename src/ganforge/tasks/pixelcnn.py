@@ -77,13 +77,7 @@ class PixelCNNSampler(Sampler):
         ``progress``: a tqdm bar (None: only on a terminal)."""
         from tqdm.auto import tqdm
 
-        if n <= 0:
-            raise ConfigError(f"the number of samples must be positive, got {n}.")
-        if batch_size <= 0:
-            raise ConfigError(f"the batch size must be positive, got {batch_size}.")
-        device = device or next(self.parameters()).device
-        gen = torch.Generator().manual_seed(seed)
-        y = self.labels_for(n, cond, gen)
+        gen, y, device = self.start(n, seed, cond, batch_size, device)
         c, height, width = self.img_shape
         uniforms = torch.rand(n, c, height, width, generator=gen)
         reach = self.net.reach
