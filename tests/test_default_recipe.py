@@ -26,7 +26,7 @@ PINNED_RECIPE = {
     "model.width": 32, "model.z_dim": 100, "model.g_batchnorm": True, "model.d_batchnorm": True,
     "task.loss.d_loss": "bce", "task.loss.g_loss": "nonsaturating", "task.ema": 0.999,
     "task.g_optim.lr": 2e-4, "task.d_optim.lr": 2e-4, "task.g_optim.betas": [0.5, 0.999],
-    "train.steps": 4000, "train.batch_size": 64,
+    "train.steps": 7000, "train.batch_size": 64,
 }
 
 #: d_loss and g_loss logged at steps 10, 20, 30 of the short run below (seed 0, one thread).
