@@ -41,7 +41,7 @@ PRESETS.add("mnist-mlp", Preset(
 
 PRESETS.add("digits-mlp", Preset(
     summary="a tiny classic GAN on scikit-learn's 8x8 digits: trains in seconds, for tests and first experiments",
-    reference="same recipe as mnist-mlp, scaled down",
+    reference="mnist-mlp's networks and losses scaled down, without its EMA and reuse_fake (the release-0.1 recipe, pinned by tests/test_golden.py)",
     config=Config(
         name="digits-mlp",
         data=DataConfig(dataset="digits"),
