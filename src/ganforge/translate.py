@@ -130,9 +130,9 @@ def _read_png(path: Path, channels: int) -> np.ndarray:
 
 
 def _read_folder(folder: Path, channels: int) -> tuple[np.ndarray, list[str]]:
-    from ganforge.data.arrays import IMAGE_SUFFIXES
+    from ganforge.data.arrays import image_files
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder, recursive=False)
     if not files:
         raise DataError(f"{folder} contains no PNG/JPEG images; pass a folder of images.")
     arrays = [_read_png(p, channels) for p in files]

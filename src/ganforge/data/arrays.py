@@ -16,6 +16,13 @@ from ganforge.files import sha256_bytes
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
 
+def image_files(folder: Path, recursive: bool = True) -> list[Path]:
+    """The image files (by suffix) under ``folder`` (or directly in it), sorted: the one
+    listing every folder reader uses, so all of them see the same files in the same order."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def check_images(images: np.ndarray, where: str) -> np.ndarray:
     """Validate an image array and return it as uint8 (N,H,W) or (N,H,W,C)."""
     if images.ndim not in (3, 4) or len(images) == 0 or (images.ndim == 4 and images.shape[-1] not in (1, 3)):
@@ -65,7 +72,7 @@ def load_folder(path: str | Path, size: int = 64, channels: int | None = None) -
     path = Path(path)
     if not path.is_dir():
         raise DataError(f"{path} is not a folder; pass a folder of PNG/JPEG images.")
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(path)
     if not files:
         raise DataError(f"{path} contains no PNG/JPEG images; put images in it or pass another folder.")
     key = sha256_bytes(repr([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files] + [size, channels]))[:16]

@@ -124,14 +124,14 @@ def _mode(channels: int) -> str | None:
 def load_folder_pairs(root: str | Path, channels: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(inputs, targets, names) from ``root/A`` and ``root/B``, files matched by name;
     uint8 (N,H,W) or (N,H,W,3). Targets may be 1, 2 or 4 times the inputs' size."""
-    from ganforge.data.arrays import IMAGE_SUFFIXES
+    from ganforge.data.arrays import image_files
 
     root = Path(root)
     a_dir, b_dir = root / "A", root / "B"
     if not a_dir.is_dir() or not b_dir.is_dir():
         raise DataError(f"data.pairs=A/B needs the folders {a_dir} and {b_dir}; create them or use data.pairs=AB.")
-    a = {p.name: p for p in sorted(a_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
-    b = {p.name: p for p in sorted(b_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    a = {p.name: p for p in image_files(a_dir, recursive=False)}
+    b = {p.name: p for p in image_files(b_dir, recursive=False)}
     if not a or not b:
         raise DataError(f"{a_dir if not a else b_dir} contains no PNG/JPEG images; put the pairs' images in it.")
     only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
@@ -156,12 +156,12 @@ def _check_scale(a_hw, b_hw, name: str) -> None:
 
 def load_ab_folder(root: str | Path, channels: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(inputs, targets, names) from a folder of side-by-side images (input left, target right)."""
-    from ganforge.data.arrays import IMAGE_SUFFIXES
+    from ganforge.data.arrays import image_files
 
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data.pairs=AB needs a folder of side-by-side images, but {root} is not a folder.")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(root)
     if not files:
         raise DataError(f"{root} contains no PNG/JPEG images; put the side-by-side AB images in it.")
     names = [str(p.relative_to(root)) for p in files]

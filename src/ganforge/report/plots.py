@@ -10,7 +10,7 @@ import io
 import math
 
 from ganforge.report.html import fmt
-from ganforge.report.rundata import RunData
+from ganforge.report.rundata import EVAL_ROW_KEYS, RunData
 
 #: Statistics drawn on their own panel (and how they are called), whatever the family.
 OUTPUTS = {"d_real": "D(x)", "d_fake": "D(G(z))", "elbo": "ELBO (nats)"}
@@ -94,11 +94,12 @@ def curve_panels(runs: list[RunData]) -> list[tuple[str, bytes, str]]:
         fig, ax = plt.subplots(figsize=(4.6, 3.0))
         described = []
         for i, (run, key, label) in enumerate(lines):
-            rows = run.evals if key in ("fid", "classifier_score") else run.rows
+            from_evals = key in EVAL_ROW_KEYS  # an --eval-every statistic: its own rows, drawn with markers
+            rows = run.evals if from_evals else run.rows
             xs, ys = _series(rows, key)
             if not xs:
                 continue
-            style = "o-" if key in ("fid", "classifier_score") or len(xs) < 3 else "-"
+            style = "o-" if from_evals or len(xs) < 3 else "-"
             colour = f"C{i % 10}" if single else colours[id(run)]
             ax.plot(xs, ys, style, ms=3, lw=1.4, color=colour, label=label)
             described.append(_describe(label if single else f"{run.label}", ys))

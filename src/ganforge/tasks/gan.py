@@ -251,7 +251,7 @@ class GANTask(Task):
 
     def step(self, feed: Feed, step: int) -> dict[str, torch.Tensor]:
         G, D, noise, scaling = self.G_fwd, self.D_fwd, self.cfg.model.noise, self.cfg.data.scaling
-        blur = self._instance_noise(feed, step)
+        instance_noise = self._instance_noise(feed, step)
         fake = None
         # 1) freeze G, train D (n_critic times)
         for _ in range(self.t.critic_steps(step)):
@@ -264,12 +264,12 @@ class GANTask(Task):
                 with self.autocast():
                     fake = G(z, y)
             stats = d_step(G, D, self.opt_d, real, y, z, self.obj, self.autocast, self.joint,
-                           self.sync, self._penalty_eps(feed), self.D, fake, blur)
+                           self.sync, self._penalty_eps(feed), self.D, fake, instance_noise)
         # 2) freeze D, train G
         if fake is None:
             z = feed.z(self.cfg.model.z_dim, noise)
             y = feed.labels(self.spec.num_classes)
-        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync, fake, blur)
+        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync, fake, instance_noise)
         if self.G_ema is not None:
             ema_update(self.G_ema, self.G, self.t.ema, step)
         return stats
