@@ -345,10 +345,10 @@ PRESETS.add("folder-sr4", Preset(
 
 # --- PixelCNN (issue 17) ---
 # The autoregressive baseline: exact likelihood, sampling one pixel at a time (docs/pixelcnn.md).
-# Sized for 2 CPU cores: 5 gated layers of 32 channels at batch 32 measured 300 (Bernoulli) to
-# 400 (256-way softmax) ms per step on the shared 2-core machine (load average 1.7), so 2,500 and
-# 2,000 steps are about 13 min; on a GPU raise task.channels, task.layers and train.batch_size.
-# At load average 5-9 (other agents' trainings) one thread did 0.86 s per step: 10 min = 690 steps (docs/pixelcnn.md).
+# Sized for 2 CPU cores: 5 gated layers of 32 channels at batch 32 measured 191 (Bernoulli) and
+# 220 (256-way softmax) ms per step on 2 quiet cores (Intel Xeon), so 2,500 and 2,000 steps train
+# in 8 min and 7 min 21 s, leaving room in 15 minutes for the 3-4 min that 10,000 samples take;
+# on a GPU raise task.channels, task.layers and train.batch_size (docs/pixelcnn.md).
 from ganforge.config import PixelCNNConfig  # noqa: E402  (kept beside the block that uses it)
 
 
