@@ -4,10 +4,9 @@ them bit for bit; a change here means an RNG draw or an operation moved.
 
 Regenerate (only for a deliberate, explained change): GANFORGE_PIN_GOLDEN=1 pytest tests/test_golden.py
 The losses and weight sums hold on every CPU; the checksum is kept per kind of CPU (see
-cpu_kind.py). On a new kind, GANFORGE_PIN_GOLDEN=cpu checks the numbers and adds its checksum.
+checksums.py). On a new kind, GANFORGE_PIN_GOLDEN=cpu checks the numbers and adds its checksum.
 """
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from cpu_kind import cpu_kind
+from checksums import cpu_kind, tensors_sha256
 from ganforge.presets import preset_config
 from ganforge.training import train
 
@@ -52,12 +51,8 @@ def run_case(name: str, tmp_path: Path) -> dict:
     rows = [json.loads(line) for line in (r.run_dir / "metrics.jsonl").read_text().splitlines()]
     losses = [{k: v for k, v in row.items() if k not in ("img_per_s", "time_s")} for row in rows]
     tensors = load_file(str(r.checkpoint / "model.safetensors"))
-    h = hashlib.sha256()
-    for k in sorted(tensors):
-        h.update(k.encode())
-        h.update(tensors[k].contiguous().numpy().tobytes())
     total = float(sum(t.double().sum() for t in tensors.values() if t.is_floating_point()))
-    return {"losses": losses, "sha256": {cpu_kind(): h.hexdigest()}, "weight_sum": total}
+    return {"losses": losses, "sha256": {cpu_kind(): tensors_sha256(tensors)}, "weight_sum": total}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from cpu_kind import cpu_kind
+from checksums import cpu_kind, weights_sha256
 from ganforge import config as config_module
 from ganforge.config import Config, OptimConfig
 from ganforge.data.batches import to_model_range
@@ -149,15 +149,6 @@ def test_release_01_config_dicts_migrate(tmp_path):
     assert vae.kind == "vae" and vae.task.e_hidden == (16,)
 
 
-def _weights_sha(ckpt):
-    t = load_file(str(ckpt / "model.safetensors"))
-    h = hashlib.sha256()
-    for k in sorted(t):
-        h.update(k.encode())
-        h.update(t[k].contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
 @pytest.mark.parametrize("run", ["001-gan-ema", "002-vae", "003-cgan"])
 def test_release_01_checkpoints_sample_and_resume_as_that_release_did(run, tmp_path):
     """The expected numbers were written by release 0.1's own code (commit 7e5a650) from
@@ -175,6 +166,6 @@ def test_release_01_checkpoints_sample_and_resume_as_that_release_did(run, tmp_p
     kind = cpu_kind()  # bit for bit on the kinds of CPU that release's code was run on
     if kind in want["samples_sha256"]:
         assert hashlib.sha256(images.tobytes()).hexdigest() == want["samples_sha256"][kind]
-        assert _weights_sha(r.checkpoint) == want["resumed_to_20_sha256"][kind]
+        assert weights_sha256(r.checkpoint) == want["resumed_to_20_sha256"][kind]
     state = json.loads((r.checkpoint / "state.json").read_text())
     assert state["format"] == 2 and "task" in state["config"]

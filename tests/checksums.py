@@ -1,4 +1,6 @@
-"""Which kind of CPU this is, as far as bit-for-bit float results go.
+"""Checksums of saved weights, and which kind of CPU they are bit-exact on.
+
+``cpu_kind()``: which kind of CPU this is, as far as bit-for-bit float results go.
 
 PyTorch picks its CPU kernels (its own vectorised ones, oneDNN's, MKL's) by the instruction
 sets the CPU has and, for MKL and oneDNN, by its vendor, so two machines with the same
@@ -8,6 +10,9 @@ runs to weights that agree to 1e-6 in sum but not bit for bit, while sampling ag
 The golden checksums are therefore kept per kind: the instruction-set level, the vendor and
 the optional extensions oneDNN dispatches on.
 """
+
+import hashlib
+from pathlib import Path
 
 import torch
 
@@ -30,3 +35,19 @@ def cpu_kind() -> str:
         pass
     extra = ",".join(f for f in EXTENSIONS if f in flags)
     return "/".join(p for p in (torch.backends.cpu.get_cpu_capability(), vendor, extra) if p)
+
+
+def tensors_sha256(tensors: dict) -> str:
+    """sha256 over the names and raw bytes of a state dict, in name order."""
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        h.update(k.encode())
+        h.update(tensors[k].contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def weights_sha256(ckpt: str | Path) -> str:
+    """The checksum of a checkpoint's model.safetensors."""
+    from safetensors.torch import load_file
+
+    return tensors_sha256(load_file(str(Path(ckpt) / "model.safetensors")))
