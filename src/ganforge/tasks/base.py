@@ -50,6 +50,14 @@ class Task(ABC):
         bf16 = cfg.train.bf16
         self.autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
 
+    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, *modules: nn.Module) -> None:
+        """One optimizer step on ``loss``: fresh gradients, averaged over ranks for ``modules``
+        (nothing to do on one process), then the step. Called only from a task's ``step``."""
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.dist.average_gradients(*modules)
+        opt.step()
+
     @abstractmethod
     def step(self, feed: Feed, step: int) -> dict[str, torch.Tensor]:
         """One training step (0-based ``step``): draw what it needs from ``feed``, update the
@@ -94,6 +102,17 @@ class Task(ABC):
                      device: str | torch.device = "cpu") -> Sampler:
         """Rebuild the sampler from a checkpoint written by this task (``state.json`` and
         ``model.safetensors`` in ``ckpt``), in eval mode on ``device``."""
+
+
+def state_fields(state: dict, **convert) -> list:
+    """``convert(state[key])`` for each ``key=convert``, in order: the ``state.json`` entries a
+    sampler is rebuilt from. A missing or malformed one is refused in one sentence."""
+    from ganforge.errors import CheckpointError
+
+    try:
+        return [f(state[k]) for k, f in convert.items()]
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
 
 
 def load_generator_net(cfg: Config, state: dict, ckpt: Path, name: str, device) -> nn.Module:

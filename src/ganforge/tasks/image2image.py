@@ -16,8 +16,8 @@ from torch import nn
 from ganforge.config import Config
 from ganforge.data.batches import Feed
 from ganforge.data.paired import PairInfo
-from ganforge.errors import CheckpointError, ConfigError
-from ganforge.tasks.base import DataSpec, Task
+from ganforge.errors import ConfigError
+from ganforge.tasks.base import DataSpec, Task, state_fields
 from ganforge.translate import Translator, display_input
 
 
@@ -82,10 +82,7 @@ class ImageToImageTask(Task):
                         device="cpu") -> Translator:
         from ganforge import checkpoint
 
-        try:
-            in_shape, out_shape = tuple(state["in_shape"]), tuple(state["img_shape"])
-        except KeyError as exc:
-            raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
+        in_shape, out_shape = state_fields(state, in_shape=tuple, img_shape=tuple)
         G = cls.build_generator(cfg, in_shape, out_shape)
         checkpoint.load_module_weights(ckpt, net, G)
         return _translator(cfg, G.to(device), in_shape, out_shape, str(ckpt)).eval()

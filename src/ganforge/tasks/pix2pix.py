@@ -79,19 +79,13 @@ class Pix2PixTask(ImageToImageTask):
             real_logits = self.D(torch.cat([x, y], 1))
             fake_logits = self.D(torch.cat([x, fake.detach()], 1))
         d_loss = pix2pix_d_loss(real_logits.float(), fake_logits.float())
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.dist.average_gradients(self.D)
-        self.opt_d.step()
+        self.update(self.opt_d, d_loss, self.D)
         # G: fool the updated D and stay near the target in L1; D frozen (the lecture's "trainable = False").
         self.D.requires_grad_(False)
         with self.autocast():
             g_logits = self.D(torch.cat([x, fake], 1))
         g_loss, adv, l1 = pix2pix_g_loss(g_logits.float(), fake, y, self.t.l1_weight)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.dist.average_gradients(self.G)
-        self.opt_g.step()
+        self.update(self.opt_g, g_loss, self.G)
         self.D.requires_grad_(True)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_adv": adv.detach(), "l1": l1.detach(),
                 "d_real": torch.sigmoid(real_logits.detach().float()).mean(),

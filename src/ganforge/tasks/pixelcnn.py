@@ -25,7 +25,7 @@ from ganforge.errors import ConfigError
 from ganforge.models.pixelcnn import GatedPixelCNN, binarize, bits_per_dim, nll_per_image, to_input
 from ganforge.optim import make_optimizer
 from ganforge.sampler import Sampler
-from ganforge.tasks.base import DataSpec, Task, fast_forwards
+from ganforge.tasks.base import DataSpec, Task, fast_forwards, state_fields
 
 
 def build_pixelcnn(t: PixelCNNConfig, img_shape, num_classes: int) -> GatedPixelCNN:
@@ -159,10 +159,7 @@ class PixelCNNTask(Task):
             logits = self.fwd(to_input(target, self.t.likelihood), y)
         nll = nll_per_image(logits, target, self.t.likelihood)
         loss = nll.mean() / self.dims  # per dimension: the same step sizes for any image size
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.dist.average_gradients(self.net)  # several ranks: average before the step
-        self.opt.step()
+        self.update(self.opt, loss, self.net)
         nll = nll.mean().detach()
         return {"nll": nll, "bpd": bits_per_dim(nll, self.dims)}
 
@@ -186,12 +183,8 @@ class PixelCNNTask(Task):
     def load_sampler(cls, cfg: Config, state: dict, ckpt: Path, *, ema: bool = True,
                      device="cpu") -> PixelCNNSampler:
         from ganforge import checkpoint
-        from ganforge.errors import CheckpointError
 
-        try:
-            shape, k = tuple(state["img_shape"]), int(state["num_classes"])
-        except (KeyError, TypeError) as exc:
-            raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
+        shape, k = state_fields(state, img_shape=tuple, num_classes=int)
         net = build_pixelcnn(cfg.task, shape, k)
         checkpoint.load_module_weights(ckpt, "net", net)
         return _sampler(cfg, net.to(device), shape, k, str(ckpt)).eval()

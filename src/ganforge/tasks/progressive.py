@@ -47,7 +47,7 @@ from ganforge.models.progressive import (ProgressiveDiscriminator, ProgressiveGe
                                          num_levels, resolution_of, upsample)
 from ganforge.optim import make_optimizer
 from ganforge.sampler import GeneratorSampler
-from ganforge.tasks.base import DataSpec, Task
+from ganforge.tasks.base import DataSpec, Task, state_fields
 from ganforge.tasks.gan import ema_update, frozen
 
 
@@ -219,7 +219,6 @@ class ProgressiveTask(Task):
             self.G_ema.load_state_dict(self.G.state_dict())
         self.opt_g = make_optimizer(self.G.parameters(), self.t.g_optim)
         self.opt_d = make_optimizer(self.D.parameters(), self.t.d_optim)
-        self.sync = self.dist.average_gradients if self.dist.active else None
         self.modules = {"G": self.G, "D": self.D} | ({"G_ema": self.G_ema} if self.G_ema is not None else {})
         self.optimizers = {"opt_g": self.opt_g, "opt_d": self.opt_d}
         self.now = self.schedule.at(0)  # (level, α) the weights were last trained at: what previews show
@@ -277,21 +276,13 @@ class ProgressiveTask(Task):
         gp = gradient_penalty(D, real, fake, None, self._penalty_eps(b))  # double backward in fp32
         d_loss = (wasserstein_d_loss(real_scores, fake_scores) + self.t.penalty_weight * gp
                   + self.t.drift * drift_penalty(real_scores))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        if self.sync is not None:
-            self.sync(self.D)
-        self.opt_d.step()
+        self.update(self.opt_d, d_loss, self.D)
         # 2) freeze D, train G
         z = self._noise(feed, b)
         with frozen(self.D):
             with self.autocast():
                 g_loss = wasserstein_g_loss(D(G(z)).float())
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            if self.sync is not None:
-                self.sync(self.G)
-            self.opt_g.step()
+            self.update(self.opt_g, g_loss, self.G)
         if self.G_ema is not None:
             ema_update(self.G_ema, self.G, self.t.ema, step)
         self.now = self.schedule.at(step + 1)
@@ -328,12 +319,8 @@ class ProgressiveTask(Task):
     def load_sampler(cls, cfg: Config, state: dict, ckpt: Path, *, ema: bool = True,
                      device="cpu") -> GeneratorSampler:
         from ganforge import checkpoint
-        from ganforge.errors import CheckpointError
 
-        try:
-            shape, step = tuple(state["img_shape"]), int(state["step"])
-        except (KeyError, TypeError) as exc:
-            raise CheckpointError(f"checkpoint state.json lacks {exc}; it was not written by ganforge train.") from None
+        shape, step = state_fields(state, img_shape=tuple, step=int)
         name = "G_ema" if ema and "G_ema" in state.get("modules", []) else "G"
         G = build_generator(cfg, shape)
         checkpoint.load_module_weights(ckpt, name, G)

@@ -180,10 +180,7 @@ class SRGANTask(ImageToImageTask):
             with self.autocast():
                 sr = self.G(lr)
             mse = F.mse_loss(sr.float(), hr)
-            self.opt_g.zero_grad(set_to_none=True)
-            mse.backward()
-            self.dist.average_gradients(self.G)
-            self.opt_g.step()
+            self.update(self.opt_g, mse, self.G)
             # The same keys every step (a log window may span the phase change): zeros where a phase has no value.
             return {"mse": mse.detach(), "content": zero, "g_adv": zero, "d_loss": zero, "gan_phase": zero}
         if step == self.t.pretrain_steps and self.t.pretrain_steps:
@@ -195,20 +192,14 @@ class SRGANTask(ImageToImageTask):
         with self.autocast():
             real_logits, fake_logits = self.D(hr), self.D(sr.detach())
         d_loss = bce_d_loss(real_logits.float(), fake_logits.float())
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.dist.average_gradients(self.D)
-        self.opt_d.step()
+        self.update(self.opt_d, d_loss, self.D)
         self.D.requires_grad_(False)
         with self.autocast():
             g_logits = self.D(sr)
         content = content_loss(self.phi, sr, hr)
         adv = nonsaturating_g_loss(g_logits.float())
         g_loss = content + self.t.adv_weight * adv  # the perceptual loss, Eq. 3
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.dist.average_gradients(self.G)
-        self.opt_g.step()
+        self.update(self.opt_g, g_loss, self.G)
         self.D.requires_grad_(True)
         return {"mse": F.mse_loss(sr.detach(), hr), "content": content.detach(), "g_adv": adv.detach(),
                 "d_loss": d_loss.detach(), "gan_phase": torch.ones((), device=hr.device)}
