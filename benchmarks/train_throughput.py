@@ -6,11 +6,14 @@ a shuffled ``DataLoader``, and ``.item()`` on the losses every step, and ``torch
 tutorials. Both train the ``mnist-mlp`` preset's G and D with the same batch size and the
 same optimizer algorithm and hyper-parameters.
 
-    python benchmarks/train_throughput.py [--steps 300] [--threads 2] [--bf16] [--profile]
+    python benchmarks/train_throughput.py [--steps 300] [--rounds 3] [--threads 2] [--bf16] [--profile]
 
-Prints img/s (real images seen by D per second) for both and their ratio, also for our
-loop with ``task.reuse_fake`` (one G forward per step, reused by both updates, as the
-reference loop and the PyTorch DCGAN example do). ``--profile`` adds where a step's time
+The textbook's D draws its dropout masks with ``nn.Dropout``. Prints steady-state img/s
+(real images seen by D per second, after 20 warm-up steps) for both and their ratio; ours
+with ``task.reuse_fake`` (one G forward per step, reused by both updates, as the reference
+loop and the PyTorch DCGAN example do) and without, with ``nn.Dropout`` and with
+``FastDropout`` (the same Bernoulli masks drawn from cheaper random words; the preset's
+``model.dropout_masks=fast``). ``--profile`` adds where a step's time
 goes (torch.profiler, self CPU time per op) and the fraction of this CPU's measured fp32
 matrix-multiply peak that the loop reaches (the matmul FLOPs the profiler counts per
 step, divided by the step time, over the GFLOP/s of a large square matmul).
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -31,6 +36,8 @@ from ganforge.data.mnist import load_mnist
 from ganforge.models import build_discriminator, build_generator
 from ganforge.presets import preset_config
 from ganforge.training import train
+
+WARMUP = 20  # steps before the clock starts (first-call overheads, the DataLoader's start)
 
 
 class PerItemMNIST(torch.utils.data.Dataset):
@@ -50,18 +57,21 @@ class PerItemMNIST(torch.utils.data.Dataset):
         return (x - 0.5) / 0.5  # Normalize((0.5,), (0.5,))
 
 
-def reference_loop(cfg, images, steps: int, device: str = "cpu") -> float:
+def reference_loop(cfg, images, steps: int, device: str = "cpu", warmup: int = WARMUP) -> float:
+    """img/s of the textbook loop over ``steps`` steps after ``warmup`` steps (the first
+    batches pay for starting the DataLoader and the allocator)."""
     torch.manual_seed(0)
-    G = build_generator(cfg.model, (1, 28, 28), 0, "tanh").to(device)
-    D = build_discriminator(cfg.model, (1, 28, 28), 0).to(device)
+    model = replace(cfg.model, dropout_masks="torch")  # the textbook's nn.Dropout
+    G = build_generator(model, (1, 28, 28), 0, "tanh").to(device)
+    D = build_discriminator(model, (1, 28, 28), 0).to(device)
     # The textbook optimizers: same algorithm and hyper-parameters, torch's default implementation.
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.task.g_optim.lr, betas=cfg.task.g_optim.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.task.d_optim.lr, betas=cfg.task.d_optim.betas)
     loader = torch.utils.data.DataLoader(PerItemMNIST(images), batch_size=cfg.train.batch_size, shuffle=True,
                                          drop_last=True)
-    bs, done = cfg.train.batch_size, 0
+    bs, done, total = cfg.train.batch_size, 0, warmup + steps
     t0 = time.perf_counter()
-    while done < steps:
+    while done < total:
         for real in loader:
             real = real.unsqueeze(1).to(device)
             ones, zeros = torch.ones(bs, device=device), torch.zeros(bs, device=device)
@@ -77,21 +87,35 @@ def reference_loop(cfg, images, steps: int, device: str = "cpu") -> float:
             opt_g.step()
             d_loss.item(), g_loss.item()  # the usual per-step logging
             done += 1
-            if done >= steps:
+            if done == warmup:
+                t0 = time.perf_counter()
+            if done >= total:
                 break
     return steps * bs / (time.perf_counter() - t0)
 
 
-def ours(cfg, steps: int, tmp: str) -> float:
+def timed_train(cfg, steps: int, tmp: str) -> float:
     cfg = cfg.override({"train.steps": steps, "train.sample_every": 10**9, "train.checkpoint_every": 10**9})
     t0 = time.perf_counter()
     train(cfg, runs_root=tmp, quiet=True)
-    return steps * cfg.train.batch_size / (time.perf_counter() - t0)
+    return time.perf_counter() - t0
+
+
+def ours(cfg, steps: int, tmp: str, warmup: int = WARMUP) -> tuple[float, float]:
+    """img/s of ``train()`` in its steady state, and its fixed cost per run in seconds: a run
+    of ``warmup`` steps and one of ``warmup + steps``; their difference is ``steps`` steps
+    without the set-up (loading the data, the run directory, the final checkpoint, grid and
+    loss plot), which the textbook loop does not do."""
+    short = timed_train(cfg, warmup, tmp)
+    long = timed_train(cfg, warmup + steps, tmp)
+    step_s = (long - short) / steps
+    return cfg.train.batch_size / step_s, short - warmup * step_s
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of all loops in turn (median reported)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--batch-size", type=int, default=0)
     ap.add_argument("--bf16", action="store_true", help="also time our loop with bf16 autocast")
@@ -105,20 +129,37 @@ def main():
     images, _ = load_mnist("train")
     import tempfile
 
+    torch_masks = {"model.dropout_masks": "torch"}
+    loops = [("reference (per-item Dataset + DataLoader)", lambda tmp: (reference_loop(cfg, images, args.steps), None)),
+             ("ganforge, fresh z for the G step, nn.Dropout",
+              lambda tmp: ours(cfg.override({"task.reuse_fake": False, **torch_masks}), args.steps, tmp)),
+             ("ganforge, reuse_fake, nn.Dropout",
+              lambda tmp: ours(cfg.override({"task.reuse_fake": True, **torch_masks}), args.steps, tmp)),
+             ("ganforge, reuse_fake, FastDropout (the preset)",
+              lambda tmp: ours(cfg.override({"task.reuse_fake": True, "model.dropout_masks": "fast"}), args.steps, tmp))]
+    if args.bf16:
+        loops.append(("ganforge, reuse_fake, FastDropout, bf16 autocast",
+                      lambda tmp: ours(cfg.override({"task.reuse_fake": True, "model.dropout_masks": "fast",
+                                                     "train.bf16": True}), args.steps, tmp)))
+    # Rounds of every loop in turn: a shared or throttled machine drifts over minutes, so each
+    # ratio is taken against the reference of its own round, and the median round is reported.
+    results = {name: [] for name, _ in loops}
     with tempfile.TemporaryDirectory() as tmp:
-        ours(cfg, 20, tmp)  # warm-up (allocator, first-call overheads)
-        rows = [("reference (per-item Dataset + DataLoader)", reference_loop(cfg, images, args.steps)),
-                ("ganforge train(), fresh z for the G step", ours(cfg.override({"task.reuse_fake": False}), args.steps, tmp)),
-                ("ganforge train(), task.reuse_fake", ours(cfg.override({"task.reuse_fake": True}), args.steps, tmp))]
-        if args.bf16:
-            rows.append(("ganforge train(), reuse_fake + bf16 autocast",
-                         ours(cfg.override({"task.reuse_fake": True, "train.bf16": True}), args.steps, tmp)))
-    ref = rows[0][1]
-    print(f"mnist-mlp, batch {cfg.train.batch_size}, {args.steps} steps, {args.threads} threads, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'loop':<45} {'img/s':>8} {'ratio':>6}")
-    for name, ips in rows:
-        print(f"{name:<45} {ips:8.0f} {ips / ref:6.2f}")
+        timed_train(cfg, WARMUP, tmp)  # warm-up (allocator, first-call overheads)
+        for _ in range(args.rounds):
+            for name, run in loops:
+                results[name].append(run(tmp))
+    ref = [ips for ips, _ in results[loops[0][0]]]
+    print(f"mnist-mlp, batch {cfg.train.batch_size}, {args.steps} steps after {WARMUP} warm-up steps, "
+          f"{args.threads} threads, {args.rounds} round(s), load average {os.getloadavg()[0]:.1f}; steady-state "
+          f"img/s (real images seen by D per second); a ganforge run also pays a fixed set-up/finish cost (last column)")
+    print(f"{'loop (median over rounds)':<50} {'img/s':>8} {'ratio':>6} {'ratios per round':>24} {'ms/step':>8} {'fixed s':>8}")
+    for name, _ in loops:
+        ips = statistics.median(r[0] for r in results[name])
+        ratios = [r[0] / f for r, f in zip(results[name], ref)]
+        fixed = [r[1] for r in results[name] if r[1] is not None]
+        print(f"{name:<50} {ips:8.0f} {statistics.median(ratios):6.2f} {' '.join(f'{x:.2f}' for x in ratios):>24} "
+              f"{1e3 * cfg.train.batch_size / ips:8.2f} {f'{statistics.median(fixed):8.2f}' if fixed else ''}")
     if args.profile:
         profile_step(cfg, args.threads)
 

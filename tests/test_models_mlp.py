@@ -55,3 +55,55 @@ def test_noise_kinds():
     n = sample_z(2000, 4, "gaussian", g)
     assert u.min() >= -1 and u.max() <= 1 and n.abs().max() > 2
     assert abs(float(n.std()) - 1) < 0.05
+
+
+# --- FastDropout: nn.Dropout's maths with masks from torch's int64 stream (issue 20) ---
+
+def test_fast_dropout_keeps_each_element_with_probability_one_minus_p():
+    from ganforge.models.layers import FastDropout
+
+    torch.manual_seed(0)
+    n, p = 2_000_000, 0.3
+    out = FastDropout(p).train()(torch.ones(n))
+    kept = out != 0
+    sd = (p * (1 - p) / (n / 2)) ** 0.5  # each half of the 64-bit words on its own: 5 sd
+    assert abs(kept[0::2].float().mean().item() - (1 - p)) < 5 * sd
+    assert abs(kept[1::2].float().mean().item() - (1 - p)) < 5 * sd
+    # neighbours (the two halves of one word) are independent: P(both kept) = (1-p)^2
+    both = (kept[0::2] & kept[1::2]).float().mean().item()
+    assert abs(both - (1 - p) ** 2) < 5 * ((1 - p) ** 2 * (1 - (1 - p) ** 2) / (n / 2)) ** 0.5
+    torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / (1 - p)))  # inverted dropout's scale
+
+
+def test_fast_dropout_gradient_is_the_mask_and_eval_is_identity():
+    from ganforge.models.layers import FastDropout
+
+    torch.manual_seed(1)
+    x = torch.randn(64, 33, requires_grad=True)  # odd element count: the last word is half used
+    layer = FastDropout(0.5)
+    out = layer(x)
+    out.sum().backward()
+    torch.testing.assert_close(x.grad, (out != 0).float() * 2.0)
+    torch.testing.assert_close(out, x.detach() * x.grad)
+    assert layer.eval()(x) is x and FastDropout(0.0).train()(x) is x
+    assert torch.equal(FastDropout(1.0).train()(x), torch.zeros_like(x))
+    assert FastDropout(0.5).train()(x.detach().bfloat16()).dtype == torch.bfloat16
+
+
+def test_fast_dropout_is_seeded_by_torch_and_found_as_dropout():
+    from torch import nn
+
+    from ganforge.models.layers import FastDropout
+
+    x = torch.ones(1000)
+    torch.manual_seed(7)
+    a = FastDropout(0.3)(x)
+    torch.manual_seed(7)
+    assert torch.equal(FastDropout(0.3)(x), a) and not torch.equal(FastDropout(0.3)(x), a)
+    D = build_discriminator(ModelConfig(dropout_masks="fast"), (1, 28, 28), 0)
+    kinds = {type(m) for m in D.modules() if isinstance(m, nn.Dropout)}
+    assert kinds == {FastDropout}  # and GeneratorSampler's dropout_at_sampling finds it by nn.Dropout
+    assert {type(m) for m in build_discriminator(ModelConfig(), (1, 28, 28), 0).modules()
+            if isinstance(m, nn.Dropout)} == {nn.Dropout}
+    with pytest.raises(Exception, match="dropout_masks"):
+        ModelConfig(dropout_masks="bits")

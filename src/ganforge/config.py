@@ -144,6 +144,9 @@ class ModelConfig:
     g_dropout: float = 0.0  # dropout in G at train time (lecture hack)
     g_dropout_at_sampling: bool = False  # keep G's dropout on when sampling (lecture hack)
     d_dropout: float = 0.3
+    # How MLP dropout draws its masks: "torch" (nn.Dropout) or "fast" (the same Bernoulli
+    # masks from torch's int64 stream, ganforge.models.layers.FastDropout; other masks per seed).
+    dropout_masks: str = "torch"
     output: str = "auto"  # G's output activation: auto (= data.scaling), tanh, sigmoid, none
     upsample: str = "transpose"  # conv G: "transpose" or "nearest" (nearest + conv, no checkerboard)
     g_batchnorm: bool = True
@@ -156,6 +159,7 @@ class ModelConfig:
         _choice(self.noise, "model.noise", ("gaussian", "uniform"))
         _choice(self.output, "model.output", ("auto", "tanh", "sigmoid", "none"))
         _choice(self.upsample, "model.upsample", ("transpose", "nearest"))
+        _choice(self.dropout_masks, "model.dropout_masks", ("torch", "fast"))
         _positive(self.z_dim, "model.z_dim", most=MAX_WIDTH)
         _positive(self.width, "model.width", most=MAX_WIDTH)
         _widths(self.g_hidden, "model.g_hidden")

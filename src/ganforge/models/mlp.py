@@ -9,13 +9,13 @@ import math
 import torch
 from torch import nn
 
-from ganforge.models.layers import check_labels, maybe_sn, one_hot, output_layer
+from ganforge.models.layers import check_labels, dropout_layer, maybe_sn, one_hot, output_layer
 
 
 def hidden_stack(width: int, hidden, *, batchnorm: bool, dropout: float,
-                 spectral_norm: bool = False) -> tuple[list[nn.Module], int]:
+                 spectral_norm: bool = False, dropout_masks: str = "torch") -> tuple[list[nn.Module], int]:
     """Linear (+ BatchNorm) + LeakyReLU(0.2) (+ Dropout) per hidden width; returns the layers
-    and the last width."""
+    and the last width. ``dropout_masks``: "torch" (``nn.Dropout``) or "fast" (``FastDropout``)."""
     layers: list[nn.Module] = []
     for h in hidden:
         layers.append(maybe_sn(nn.Linear(width, h), spectral_norm))
@@ -23,7 +23,7 @@ def hidden_stack(width: int, hidden, *, batchnorm: bool, dropout: float,
             layers.append(nn.BatchNorm1d(h))
         layers.append(nn.LeakyReLU(0.2))
         if dropout:
-            layers.append(nn.Dropout(dropout))
+            layers.append(dropout_layer(dropout, dropout_masks))
         width = h
     return layers, width
 
@@ -36,10 +36,11 @@ class MLPGenerator(nn.Module):
     """
 
     def __init__(self, z_dim: int, out_shape: tuple[int, ...], hidden=(256, 512, 1024), num_classes: int = 0,
-                 dropout: float = 0.0, batchnorm: bool = False, output: str = "tanh"):
+                 dropout: float = 0.0, batchnorm: bool = False, output: str = "tanh", dropout_masks: str = "torch"):
         super().__init__()
         self.z_dim, self.num_classes, self.img_shape = z_dim, num_classes, tuple(out_shape)
-        layers, width = hidden_stack(z_dim + num_classes, hidden, batchnorm=batchnorm, dropout=dropout)
+        layers, width = hidden_stack(z_dim + num_classes, hidden, batchnorm=batchnorm, dropout=dropout,
+                                     dropout_masks=dropout_masks)
         layers += [nn.Linear(width, math.prod(out_shape)), output_layer(output)]
         self.net = nn.Sequential(*layers)
 
@@ -54,11 +55,12 @@ class MLPDiscriminator(nn.Module):
     """D(x, y=None) -> (N,) raw logits; x: (N, *in_shape)."""
 
     def __init__(self, in_shape: tuple[int, ...], hidden=(1024, 512, 256), num_classes: int = 0,
-                 dropout: float = 0.3, spectral_norm: bool = False, batchnorm: bool = False):
+                 dropout: float = 0.3, spectral_norm: bool = False, batchnorm: bool = False,
+                 dropout_masks: str = "torch"):
         super().__init__()
         self.num_classes, self.img_shape = num_classes, tuple(in_shape)
         layers, width = hidden_stack(math.prod(in_shape) + num_classes, hidden, batchnorm=batchnorm,
-                                     dropout=dropout, spectral_norm=spectral_norm)
+                                     dropout=dropout, spectral_norm=spectral_norm, dropout_masks=dropout_masks)
         self.features = nn.Sequential(*layers)
         self.head = maybe_sn(nn.Linear(width, 1), spectral_norm)
 
