@@ -19,7 +19,7 @@ class FastDropout(nn.Dropout):
     its integer is below round((1 - p)·2^31): a keep probability within 2^-32 of 1 - p
     (``torch.rand``'s floats resolve 2^-24). Hand-written because no torch op draws
     Bernoulli masks fast on the CPU: the masks of ``mnist-mlp``'s D cost 3.9 ms of a 17 ms
-    step with ``F.dropout``, 1.3 ms this way (docs/training.md). The same generator and
+    step with ``F.dropout``, 1.2 ms this way (docs/training.md). The same generator and
     seeding, so runs stay reproducible and resumable; a different stream from
     ``nn.Dropout``'s, so one seed gives other masks than with ``model.dropout_masks=torch``.
     A subclass of ``nn.Dropout``, so code that finds dropout layers by type finds it too.
