@@ -130,17 +130,14 @@ def main():
     import tempfile
 
     torch_masks = {"model.dropout_masks": "torch"}
-    loops = [("reference (per-item Dataset + DataLoader)", lambda tmp: (reference_loop(cfg, images, args.steps), None)),
-             ("ganforge, fresh z for the G step, nn.Dropout",
-              lambda tmp: ours(cfg.override({"task.reuse_fake": False, **torch_masks}), args.steps, tmp)),
-             ("ganforge, reuse_fake, nn.Dropout",
-              lambda tmp: ours(cfg.override({"task.reuse_fake": True, **torch_masks}), args.steps, tmp)),
-             ("ganforge, reuse_fake, FastDropout (the preset)",
-              lambda tmp: ours(cfg.override({"task.reuse_fake": True, "model.dropout_masks": "fast"}), args.steps, tmp))]
+    preset = {"task.reuse_fake": True, "model.dropout_masks": "fast"}  # the preset's step maths
+    variants = [("ganforge, fresh z for the G step, nn.Dropout", {"task.reuse_fake": False, **torch_masks}),
+                ("ganforge, reuse_fake, nn.Dropout", {"task.reuse_fake": True, **torch_masks}),
+                ("ganforge, reuse_fake, FastDropout (the preset)", preset)]
     if args.bf16:
-        loops.append(("ganforge, reuse_fake, FastDropout, bf16 autocast",
-                      lambda tmp: ours(cfg.override({"task.reuse_fake": True, "model.dropout_masks": "fast",
-                                                     "train.bf16": True}), args.steps, tmp)))
+        variants.append(("ganforge, reuse_fake, FastDropout, bf16 autocast", {**preset, "train.bf16": True}))
+    loops = [("reference (per-item Dataset + DataLoader)", lambda tmp: (reference_loop(cfg, images, args.steps), None))]
+    loops += [(name, lambda tmp, o=o: ours(cfg.override(o), args.steps, tmp)) for name, o in variants]
     # Rounds of every loop in turn: a shared or throttled machine drifts over minutes, so each
     # ratio is taken against the reference of its own round, and the median round is reported.
     results = {name: [] for name, _ in loops}

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from ganforge.config import ModelConfig
+from ganforge.errors import ConfigError
 from ganforge.models import build_discriminator, build_generator
 from ganforge.models.noise import sample_z
 from ganforge.sampler import GeneratorSampler
@@ -105,5 +106,5 @@ def test_fast_dropout_is_seeded_by_torch_and_found_as_dropout():
     assert kinds == {FastDropout}  # and GeneratorSampler's dropout_at_sampling finds it by nn.Dropout
     assert {type(m) for m in build_discriminator(ModelConfig(), (1, 28, 28), 0).modules()
             if isinstance(m, nn.Dropout)} == {nn.Dropout}
-    with pytest.raises(Exception, match="dropout_masks"):
+    with pytest.raises(ConfigError, match="dropout_masks"):
         ModelConfig(dropout_masks="bits")
