@@ -23,7 +23,9 @@ class Sampler(nn.Module):
 
     Fields: ``img_shape`` (C,H,W) or (d,) for rows; ``num_classes`` (0 = unconditional);
     ``scaling`` ("tanh": outputs in [-1,1], "sigmoid": [0,1]); ``kind`` (the task that
-    trained it); ``checkpoint`` (where it was loaded from, or None)."""
+    trained it); ``checkpoint`` (where it was loaded from, or None); ``class_prior``: for a
+    conditional model, the class shares of its training labels (float64 (K,), summing to 1),
+    or None for uniform classes (:meth:`use_class_counts`)."""
 
     def __init__(self, *, img_shape: tuple[int, ...], num_classes: int, scaling: str, kind: str,
                  checkpoint: str | None = None):
@@ -33,6 +35,43 @@ class Sampler(nn.Module):
         self.scaling: str = scaling
         self.kind: str = kind
         self.checkpoint: str | None = checkpoint
+        self.class_prior: np.ndarray | None = None
+
+    def use_class_counts(self, counts) -> "Sampler":
+        """Draw labels with these per-class counts' shares (a run's training labels, kept in
+        its checkpoint as ``class_counts``); None restores uniform classes. A conditional G
+        models p(x|y); drawing y from the data's p(y) makes the samples model p(x) -- with
+        uniform labels MNIST's 11.2 % ones and 9.0 % fives both come out at 10 %, which a
+        feature-space FID sees (docs/training.md)."""
+        if counts is None or not self.num_classes:
+            self.class_prior = None
+            return self
+        c = np.asarray(counts, dtype=np.float64)
+        if c.shape != (self.num_classes,) or (c < 0).any() or c.sum() <= 0:
+            raise ConfigError(f"class counts must be {self.num_classes} non-negative numbers, not all 0; got {counts!r}.")
+        self.class_prior = c / c.sum()
+        return self
+
+    def balanced_labels(self, n: int) -> np.ndarray | None:
+        """Labels for an evaluation of ``n`` samples without sampling noise in the class
+        shares: ``i mod K`` for uniform classes, else each class repeated round(n·p_k) times
+        (largest remainders, so they sum to n). None when unconditional."""
+        k = self.num_classes
+        if not k:
+            return None
+        if self.class_prior is None:
+            return np.arange(n, dtype=np.int64) % k
+        exact = n * self.class_prior
+        counts = np.floor(exact).astype(np.int64)
+        counts[np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]] += 1
+        return np.repeat(np.arange(k, dtype=np.int64), counts)
+
+    @property
+    def label_shares(self) -> str | None:
+        """How unlabelled requests draw classes, in words (None when unconditional)."""
+        if not self.num_classes:
+            return None
+        return "uniform" if self.class_prior is None else "the training data's class shares"
 
     def sample(self, n: int, seed: int = 0, cond=None, batch_size: int = 500,
                device: str | torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -52,9 +91,10 @@ class Sampler(nn.Module):
 
     def labels_for(self, n: int, cond, gen: torch.Generator) -> torch.Tensor | None:
         """``cond`` (None, one label, or one per sample) -> (n,) int64 labels or None.
-        None on a conditional model draws uniform labels from ``gen``."""
+        None on a conditional model draws labels from ``gen``: with ``class_prior`` when set,
+        else uniformly."""
         if cond is None:
-            return sample_labels(n, self.num_classes, gen)
+            return sample_labels(n, self.num_classes, gen, prior=self.class_prior)
         if not self.num_classes:
             raise ConfigError("this generator is unconditional; drop --class (it makes no labelled samples).")
         labels = torch.as_tensor(cond, dtype=torch.int64).reshape(-1)

@@ -20,20 +20,30 @@ __all__ = ["load_sampler", "load_generator", "sample_outputs", "generate", "to_u
            "write_samples", "check_sample_output", "check_counts", "Sampler", "GeneratorSampler"]
 
 
-def load_sampler(path: str | Path, *, ema: bool = True, device: str | torch.device = "cpu") -> Sampler:
+LABEL_SHARES = ("data", "uniform")
+
+
+def load_sampler(path: str | Path, *, ema: bool = True, device: str | torch.device = "cpu",
+                 label_shares: str = "data") -> Sampler:
     """The sampler of a run directory or checkpoint folder, in eval mode on ``device``.
 
     Uses the exponential-moving-average weights when the run kept them (``ema=True``).
+    ``label_shares`` (conditional models): "data" draws classes with the shares of the run's
+    training labels, kept in the checkpoint (uniform for checkpoints older than that field);
+    "uniform" draws every class equally often.
     Checkpoints of release 0.1 (before tasks) load too: their config is migrated."""
     from ganforge.tasks import get_task
 
+    if label_shares not in LABEL_SHARES:
+        raise ConfigError(f"label shares must be one of {', '.join(LABEL_SHARES)}, got {label_shares!r}.")
     ckpt = checkpoint.resolve(path)
     state = checkpoint.load_state(ckpt)
     try:
         cfg = Config.from_dict(state["config"])
     except KeyError:
         raise CheckpointError(f"{ckpt}/state.json has no config; it was not written by ganforge train.") from None
-    return get_task(state.get("kind", cfg.kind)).load_sampler(cfg, state, ckpt, ema=ema, device=device)
+    sampler = get_task(state.get("kind", cfg.kind)).load_sampler(cfg, state, ckpt, ema=ema, device=device)
+    return sampler.use_class_counts(state.get("class_counts") if label_shares == "data" else None)
 
 
 def load_generator(path: str | Path, *, ema: bool = True, device: str | torch.device = "cpu") -> GeneratorSampler:

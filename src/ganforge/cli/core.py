@@ -56,6 +56,9 @@ def add_parser(sub) -> None:
                    help="conditional models: the class to generate (MNIST: the digit; Fashion-MNIST: 0 T-shirt/top, "
                         "1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot)")
     p.add_argument("--by-class", action="store_true", help="conditional models: a grid with one row per class")
+    p.add_argument("--label-shares", choices=["data", "uniform"], default="data",
+                   help="conditional models without --class: draw the classes with the shares of the run's training "
+                        "labels (default; uniform for checkpoints that did not record them) or uniformly")
     p.add_argument("--no-ema", action="store_true", help="use the raw G weights even if an EMA copy exists")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_sample)
@@ -150,7 +153,8 @@ def cmd_sample(args) -> int:
     if args.label is not None and args.by_class:
         raise ConfigError("--class and --by-class exclude each other: one class, or a grid of every class.")
     # Any Sampler (a GAN's or VAE's G, a PixelCNN drawing pixel by pixel): sampling needs no latent z.
-    G = load_sampler(args.source, ema=not args.no_ema, device=require_device(args.device, "--device"))
+    G = load_sampler(args.source, ema=not args.no_ema, device=require_device(args.device, "--device"),
+                     label_shares=args.label_shares)
     if args.label is not None and not G.num_classes:
         raise ConfigError(f"--class needs a conditional generator; {args.source} is unconditional, drop --class.")
     if args.label is not None and not 0 <= args.label < G.num_classes:

@@ -62,6 +62,9 @@ def add_parser(sub) -> None:
     p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for 95%% intervals (0 = none)")
     p.add_argument("--copy-threshold", type=float, help="RMS pixel distance (pixels in [0,1]) to the nearest training image below which a "
                         "sample counts as a copy (default 0.05)")
+    p.add_argument("--label-shares", choices=["data", "uniform"], default="data",
+                   help="conditional generators: draw the classes with the shares of the run's training labels "
+                        "(default; uniform for checkpoints that did not record them) or uniformly")
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real column (it is cached after the first run)")
     p.add_argument("--no-pixel-c2st", action="store_true", help="skip the pixel-space CNN two-sample test (the slowest part)")
     p.add_argument("--no-memorisation", action="store_true", help="skip the nearest-training-image check")
@@ -106,7 +109,7 @@ def cmd_evaluate(args) -> int:
         ref=args.ref, n=args.n, train=args.train, seed=args.seed, runs=args.runs, bootstrap=args.bootstrap,
         floor=not args.no_floor, pixel_c2st=not args.no_pixel_c2st, memorisation=not args.no_memorisation,
         copy_threshold=args.copy_threshold, closest_pairs=args.closest_pairs, image_size=args.image_size,
-        inception_weights=args.inception_weights, extractor=args.extractor,
+        inception_weights=args.inception_weights, extractor=args.extractor, label_shares=args.label_shares,
     )
     from ganforge.files import check_output_file
 

@@ -26,6 +26,9 @@ class DataSpec:
     is_image: bool
     holdout: Callable[[int], tuple[torch.Tensor, torch.Tensor | None]] | None = None
     paired: Any = None  # image-to-image data (data.pairs): a ganforge.data.paired.PairInfo
+    # a conditional model's training labels counted per class: p(y) of the data, which the
+    # sampler draws labels from so that p(y)·p(x|y) models p(x) (ganforge.sampler)
+    class_counts: tuple[int, ...] | None = None
 
 
 def training_data(cfg, data: ImageSet | torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, DataSpec]:
@@ -69,4 +72,6 @@ def training_data(cfg, data: ImageSet | torch.Tensor | None = None) -> tuple[tor
             return images_to_nchw(xt[:n]), torch.from_numpy(yt[:n])
         return x[-n:], None if y is None else y[-n:]
 
-    return x, y, DataSpec(tuple(x.shape[1:]), num_classes, is_image, holdout if is_image else None)
+    counts = tuple(torch.bincount(y, minlength=num_classes).tolist()) if num_classes else None
+    return x, y, DataSpec(tuple(x.shape[1:]), num_classes, is_image, holdout if is_image else None,
+                          class_counts=counts)

@@ -73,6 +73,7 @@ def evaluate(
     image_size: int | None = None,
     inception_weights: str | Path | None = None,
     extractor: str | None = None,
+    label_shares: str = "data",
     options: EvalOptions | None = None,
 ) -> EvalReport:
     """Evaluate samples against a reference set; returns an :class:`EvalReport`.
@@ -105,6 +106,9 @@ def evaluate(
     other images use ``$GANFORGE_INCEPTION_WEIGHTS`` if set, else skip those metrics.
     ``extractor``: "mnist" or "fashion-mnist", the shipped 28x28 extractor; None = the one
     matching ``ref`` or the run's training data (a digits/clothes mismatch is refused).
+    ``label_shares``: a conditional generator's classes in the shares of its training labels
+    ("data", recorded in checkpoints since this option exists; older ones fall back to
+    uniform) or "uniform" (i mod K, the earlier protocol).
 
     ``options``: every setting above as one :class:`EvalOptions`
     (``evaluate(source, options=EvalOptions(n=2000, seed=1))``); then pass none of the
@@ -116,7 +120,7 @@ def evaluate(
         pixel_c2st=pixel_c2st, memorisation=memorisation, copy_threshold=copy_threshold, kid_subsets=kid_subsets,
         kid_subset_size=kid_subset_size, c2st_per_side=c2st_per_side, c2st_epochs=c2st_epochs,
         closest_pairs=closest_pairs, extractor_path=extractor_path, image_size=image_size,
-        inception_weights=inception_weights, extractor=extractor,
+        inception_weights=inception_weights, extractor=extractor, label_shares=label_shares,
     )
     if options is None:
         options = EvalOptions(**given)
@@ -199,7 +203,8 @@ def _evaluate_one(source, opts: EvalOptions) -> EvalReport:
     if image_size is None:
         image_size = _generator_image_size(source) or 64
     ref_data, train_data = load_reference(opts.ref, opts.train, image_size=image_size)
-    fake = load_samples(source, opts.n, seed=opts.seed, labels=opts.labels, image_shape=ref_data.images.shape[1:])
+    fake = load_samples(source, opts.n, seed=opts.seed, labels=opts.labels, image_shape=ref_data.images.shape[1:],
+                        label_shares=opts.label_shares)
     if fake.images.shape[1:] != ref_data.images.shape[1:]:
         raise DataError(
             f"the samples are {fake.images.shape[1:]} images but the reference {ref_data.name} holds "
@@ -266,6 +271,6 @@ def _evaluate_one(source, opts: EvalOptions) -> EvalReport:
         copy_threshold=s.copy_threshold if s.memorisation else None,
         c2st_pixels_per_side=min(opts.c2st_per_side, n_used, len(ref_data.images)) if opts.pixel_c2st else None,
         run_seeds=[opts.seed], seconds=time.perf_counter() - t0,
-        feature_space=None if extractor is None else extractor.feature_space,
+        feature_space=None if extractor is None else extractor.feature_space, label_shares=fake.label_shares,
     )
     return EvalReport(protocol, metrics, extra.get("class_shares"), floor_shares, skipped, figures)

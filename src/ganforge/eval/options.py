@@ -33,6 +33,8 @@ class EvalOptions:
     ``image_size``: None = the generator's size for a checkpoint source, else 64.
     ``extractor``: the shipped 28x28 extractor, "mnist" or "fashion-mnist"; None = the one
     matching the reference's name or the run's training data (else MNIST).
+    ``label_shares``: how a conditional generator's classes are drawn: "data" (the shares of
+    its training labels, recorded in its checkpoint) or "uniform" (i mod K).
     ``labels`` takes no part in ``==`` or ``hash`` (an array has neither)."""
 
     ref: str | Path = "mnist-test"
@@ -55,11 +57,14 @@ class EvalOptions:
     image_size: int | None = None
     inception_weights: str | Path | None = None
     extractor: str | None = None
+    label_shares: str = "data"
 
     def __post_init__(self) -> None:
         if not isinstance(self.ref, (str, Path)) or not str(self.ref):
             raise ConfigError(f"ref must be 'mnist-test', 'fashion-mnist-test' or a path to reference images, "
                               f"got {self.ref!r}.")
+        if self.label_shares not in ("data", "uniform"):
+            raise ConfigError(f"label_shares (--label-shares) must be 'data' or 'uniform', got {self.label_shares!r}.")
         if self.extractor is not None and self.extractor not in ("mnist", "fashion-mnist"):
             raise ConfigError(f"extractor (--extractor) must be 'mnist' or 'fashion-mnist', got {self.extractor!r}.")
         self._int("n", MIN_SAMPLES, f"n (-n) must be at least {MIN_SAMPLES} samples, got {self.n}; "

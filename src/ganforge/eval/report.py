@@ -59,6 +59,9 @@ class Protocol:
     # "ganforge-mnist-cnn", "inception-v3-pool3 (pytorch-fid)", "inception-v3-pool3 (clean-fid)",
     # or None when no feature metric was computed. FIDs compare only within one space.
     feature_space: str | None = None
+    # a conditional generator's samples: how their classes were drawn ("uniform" or "the
+    # training data's class shares"); None for other sources
+    label_shares: str | None = None
 
 
 @dataclass
@@ -139,6 +142,8 @@ class EvalReport:
             else:
                 shares = " ".join(f"{100 * s:4.1f}" for s in self.class_shares)
             lines.append(f"class shares (%): {shares}")
+        if p.label_shares is not None:
+            lines.append(f"labels drawn: {p.label_shares}")
         for name, why in self.skipped.items():
             lines.append(f"not computed: {name}: {why}")
         for name, path in self.figures.items():

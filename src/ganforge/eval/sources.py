@@ -27,6 +27,7 @@ class ImageData:
     name: str
     sha256: str
     dataset: str | None = None     # samples of a run: the data set it was trained on (config.json)
+    label_shares: str | None = None  # samples of a conditional run: how their classes were drawn
 
 
 def _sha(images: np.ndarray) -> str:
@@ -116,12 +117,14 @@ def _trained_on(path: Path) -> str | None:
 
 def load_samples(
     source, n: int, *, seed: int = 0, labels: np.ndarray | None = None, image_shape: tuple | None = None,
-    batch_size: int = 500,
+    batch_size: int = 500, label_shares: str = "data",
 ) -> ImageData:
     """Samples from an array, an .npz/.npy, a folder of images, or a checkpoint/run dir.
 
     Files and folders: the first ``n`` images (all of them if fewer). Generators: ``n``
-    images from ``seed``; conditional generators get balanced labels (i mod K)."""
+    images from ``seed``; conditional generators get labels in fixed numbers per class
+    (:meth:`~ganforge.sampler.Sampler.balanced_labels`): the shares of the run's training
+    labels (``label_shares="data"``, when the checkpoint records them), else i mod K."""
     if isinstance(source, np.ndarray):
         imgs = _check_images(source, "the sample array")
         lab = None if labels is None else np.asarray(labels, dtype=np.int64)
@@ -133,8 +136,10 @@ def load_samples(
         if _is_checkpoint(path):
             from ganforge.sampling import load_sampler
 
-            imgs, lab = sampler_images(load_sampler(path), n, seed, batch_size)
-            return ImageData(imgs, lab, f"{path} (seed {seed})", _sha(imgs), dataset=_trained_on(path))
+            sampler = load_sampler(path, label_shares=label_shares)
+            imgs, lab = sampler_images(sampler, n, seed, batch_size)
+            return ImageData(imgs, lab, f"{path} (seed {seed})", _sha(imgs), dataset=_trained_on(path),
+                             label_shares=sampler.label_shares)
         if path.is_dir():
             from ganforge.data.arrays import load_folder
 
@@ -161,12 +166,13 @@ def load_samples(
 
 
 def sampler_images(sampler, n: int, seed: int, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray | None]:
-    """``n`` uint8 images from a :class:`~ganforge.sampler.Sampler` (balanced labels i mod K
-    when it is conditional), drawn in eval mode; its train/eval mode is restored afterwards."""
+    """``n`` uint8 images from a :class:`~ganforge.sampler.Sampler` (when it is conditional, a
+    fixed number per class: :meth:`~ganforge.sampler.Sampler.balanced_labels`), drawn in eval
+    mode; its train/eval mode is restored afterwards."""
     from ganforge.errors import ConfigError
     from ganforge.sampler import to_uint8_images
 
-    labels = np.arange(n, dtype=np.int64) % sampler.num_classes if sampler.num_classes else None
+    labels = sampler.balanced_labels(n)
     was_training = sampler.training
     sampler.eval()
     try:

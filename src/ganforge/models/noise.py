@@ -1,5 +1,5 @@
 """The generator's input: z ~ N(0, I) by default (the lecture: "sample from a Gaussian,
-not a uniform"), or U(-1, 1); and uniformly drawn class labels for conditional models."""
+not a uniform"), or U(-1, 1); and class labels for conditional models."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ def sample_z(n: int, z_dim: int, kind: str = "gaussian", generator: torch.Genera
     return z.to(device)
 
 
-def sample_labels(n: int, num_classes: int, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor | None:
+def sample_labels(n: int, num_classes: int, generator: torch.Generator | None = None, device="cpu",
+                  prior=None) -> torch.Tensor | None:
+    """(n,) int64 class labels drawn with ``generator``: uniformly, or with the probabilities
+    ``prior`` (K,) when given; None when ``num_classes`` is 0."""
     if not num_classes:
         return None
-    return torch.randint(num_classes, (n,), generator=generator).to(device)
+    if prior is None:
+        return torch.randint(num_classes, (n,), generator=generator).to(device)
+    p = torch.as_tensor(prior, dtype=torch.float64)
+    return torch.multinomial(p, n, replacement=True, generator=generator).to(device)

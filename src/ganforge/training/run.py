@@ -152,6 +152,7 @@ class Run:
         state = {"kind": self.cfg.kind, "format": STATE_FORMAT, "world_size": feed.world_size,
                  "config": resumable(self.cfg).to_dict(),
                  "img_shape": list(task.spec.shape), "num_classes": task.spec.num_classes, **task.state(),
+                 **({"class_counts": list(task.spec.class_counts)} if task.spec.class_counts else {}),
                  "data": position}
         path = checkpoint.save_checkpoint(self.ckpt_root, step, task.modules, state, task.optimizers,
                                           {"torch": torch.get_rng_state(), **rng},
