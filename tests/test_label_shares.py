@@ -29,6 +29,10 @@ def test_balanced_labels_follow_the_counts_with_largest_remainders():
     np.testing.assert_allclose(s.class_prior, [0.5, 0.3, 0.2])
     assert s.label_shares == "the training data's class shares"
     np.testing.assert_array_equal(np.bincount(s.balanced_labels(10), minlength=3), [5, 3, 2])
+    # spread through the sequence, not sorted: the first half holds every class in its share
+    np.testing.assert_array_equal(np.bincount(s.balanced_labels(1000)[:500], minlength=3), [250, 150, 100])
+    # equal counts give exactly i mod K
+    np.testing.assert_array_equal(_sampler(3).use_class_counts([5, 5, 5]).balanced_labels(9), np.arange(9) % 3)
     # 7 × (0.5, 0.3, 0.2) = (3.5, 2.1, 1.4): floors (3, 2, 1), the one left goes to the largest remainder
     np.testing.assert_array_equal(np.bincount(s.balanced_labels(7), minlength=3), [4, 2, 1])
     # MNIST's training counts at n = 10,000: every class within one sample of n·p

@@ -54,8 +54,10 @@ class Sampler(nn.Module):
 
     def balanced_labels(self, n: int) -> np.ndarray | None:
         """Labels for an evaluation of ``n`` samples without sampling noise in the class
-        shares: ``i mod K`` for uniform classes, else each class repeated round(n·p_k) times
-        (largest remainders, so they sum to n). None when unconditional."""
+        shares: ``i mod K`` for uniform classes, else round(n·p_k) of class k (largest
+        remainders, so they sum to n), each class spread evenly through the sequence as
+        ``i mod K`` spreads them (a consumer that takes the first m gets every class in its
+        share). None when unconditional."""
         k = self.num_classes
         if not k:
             return None
@@ -64,7 +66,10 @@ class Sampler(nn.Module):
         exact = n * self.class_prior
         counts = np.floor(exact).astype(np.int64)
         counts[np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]] += 1
-        return np.repeat(np.arange(k, dtype=np.int64), counts)
+        labels = np.repeat(np.arange(k, dtype=np.int64), counts)
+        # the j-th of class k's c_k labels sits at (j + 1/2) / c_k of the way through
+        position = np.concatenate([(np.arange(c) + 0.5) / c for c in counts if c])
+        return labels[np.argsort(position, kind="stable")]
 
     @property
     def label_shares(self) -> str | None:
