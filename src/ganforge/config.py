@@ -25,6 +25,9 @@ MAX_COUNT = 2**31 - 1
 MAX_WIDTH = 65536
 #: torch.manual_seed takes 64 bits; numpy's generators are seeded from the same value, so keep it signed.
 MAX_SEED = 2**63 - 1
+# How a conditional sampler draws classes (sample/evaluate --label-shares): the shares of the
+# run's training labels, or uniformly (ganforge.sampling.load_sampler).
+LABEL_SHARES = ("data", "uniform")
 #: train.device: what torch.device accepts and ganforge can run on (availability: ganforge.devices).
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:[0-9]+)?|mps")
 

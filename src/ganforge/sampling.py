@@ -11,16 +11,13 @@ import numpy as np
 import torch
 
 from ganforge import checkpoint
-from ganforge.config import MAX_SEED, Config
+from ganforge.config import LABEL_SHARES, MAX_SEED, Config
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.images import save_grid, save_png
 from ganforge.sampler import GeneratorSampler, Sampler, to_uint8_images
 
 __all__ = ["load_sampler", "load_generator", "sample_outputs", "generate", "to_uint8_images", "class_grid_labels",
            "write_samples", "check_sample_output", "check_counts", "Sampler", "GeneratorSampler"]
-
-
-LABEL_SHARES = ("data", "uniform")
 
 
 def load_sampler(path: str | Path, *, ema: bool = True, device: str | torch.device = "cpu",

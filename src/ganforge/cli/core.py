@@ -10,7 +10,7 @@ RAW = argparse.RawDescriptionHelpFormatter
 
 
 def add_parser(sub) -> None:
-    from ganforge.config import TASK_CONFIGS
+    from ganforge.config import LABEL_SHARES, TASK_CONFIGS
 
     p = sub.add_parser("train", help="train a GAN (or another model family) from a preset", formatter_class=RAW,
                        description="Train a model. Config = preset, then --config FILE, then --set pairs and flags. "
@@ -56,7 +56,7 @@ def add_parser(sub) -> None:
                    help="conditional models: the class to generate (MNIST: the digit; Fashion-MNIST: 0 T-shirt/top, "
                         "1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot)")
     p.add_argument("--by-class", action="store_true", help="conditional models: a grid with one row per class")
-    p.add_argument("--label-shares", choices=["data", "uniform"], default="data",
+    p.add_argument("--label-shares", choices=LABEL_SHARES, default="data",
                    help="conditional models without --class: draw the classes with the shares of the run's training "
                         "labels (default; uniform for checkpoints that did not record them) or uniformly")
     p.add_argument("--no-ema", action="store_true", help="use the raw G weights even if an EMA copy exists")

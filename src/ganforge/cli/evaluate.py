@@ -10,6 +10,8 @@ RAW = argparse.RawDescriptionHelpFormatter
 
 
 def add_parser(sub) -> None:
+    from ganforge.config import LABEL_SHARES
+
     p = sub.add_parser(
         "evaluate", help="measure how similar (and how new) generated samples are", formatter_class=RAW,
         description="Evaluate samples against a reference set: FID/KID in the feature space of a classifier trained "
@@ -62,7 +64,7 @@ def add_parser(sub) -> None:
     p.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for 95%% intervals (0 = none)")
     p.add_argument("--copy-threshold", type=float, help="RMS pixel distance (pixels in [0,1]) to the nearest training image below which a "
                         "sample counts as a copy (default 0.05)")
-    p.add_argument("--label-shares", choices=["data", "uniform"], default="data",
+    p.add_argument("--label-shares", choices=LABEL_SHARES, default="data",
                    help="conditional generators: draw the classes with the shares of the run's training labels "
                         "(default; uniform for checkpoints that did not record them) or uniformly")
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real column (it is cached after the first run)")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganforge.config import LABEL_SHARES
 from ganforge.errors import ConfigError
 
 #: Fewest samples an evaluation accepts: below that no metric here is a measurement.
@@ -63,8 +64,9 @@ class EvalOptions:
         if not isinstance(self.ref, (str, Path)) or not str(self.ref):
             raise ConfigError(f"ref must be 'mnist-test', 'fashion-mnist-test' or a path to reference images, "
                               f"got {self.ref!r}.")
-        if self.label_shares not in ("data", "uniform"):
-            raise ConfigError(f"label_shares (--label-shares) must be 'data' or 'uniform', got {self.label_shares!r}.")
+        if self.label_shares not in LABEL_SHARES:
+            raise ConfigError(f"label_shares (--label-shares) must be one of {', '.join(LABEL_SHARES)}, "
+                              f"got {self.label_shares!r}.")
         if self.extractor is not None and self.extractor not in ("mnist", "fashion-mnist"):
             raise ConfigError(f"extractor (--extractor) must be 'mnist' or 'fashion-mnist', got {self.extractor!r}.")
         self._int("n", MIN_SAMPLES, f"n (-n) must be at least {MIN_SAMPLES} samples, got {self.n}; "
