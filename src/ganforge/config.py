@@ -181,6 +181,9 @@ class LossConfig:
     penalty: str = "none"  # "none", "gp" (WGAN-GP), "r1"
     penalty_weight: float = 10.0
     clip: float = 0.0  # WGAN weight clipping bound c (0 = off)
+    # Mode seeking (Mao et al. 2019, MSGAN): G's loss gains λ / (mean|G(z1,y) - G(z2,y)| / mean|z1 - z2| + 1e-5)
+    # over the batch's same-label pairs, which penalises two codes giving one image. λ; 0 = off (MSGAN: 1).
+    mode_seeking: float = 0.0
 
     def __post_init__(self):
         _typecheck(self, "task.loss.")
@@ -188,6 +191,7 @@ class LossConfig:
         _choice(self.penalty, "loss.penalty", ("none", "gp", "r1"))
         _positive(self.penalty_weight, "loss.penalty_weight", allow_zero=True, most=math.inf)
         _positive(self.clip, "loss.clip", allow_zero=True, most=math.inf)
+        _positive(self.mode_seeking, "loss.mode_seeking", allow_zero=True, most=math.inf)
         if self.d_loss == "wasserstein" and self.g_loss not in ("wasserstein", "hinge"):
             # A critic's scores are not log-odds, so log-likelihood G losses do not apply to them.
             raise ConfigError(

@@ -4,6 +4,7 @@ from ganforge.losses.adversarial import (
     bce_d_loss, hinge_d_loss, lsgan_d_loss, lsgan_g_loss, nonsaturating_g_loss,
     saturating_g_loss, wasserstein_d_loss, wasserstein_g_loss,
 )
+from ganforge.losses.diversity import mode_seeking_term
 from ganforge.losses.penalties import gradient_penalty, r1_penalty
 from ganforge.registry import Registry
 
@@ -26,5 +27,5 @@ PENALTIES.add("r1", r1_penalty)
 __all__ = [
     "D_LOSSES", "G_LOSSES", "PENALTIES", "bce_d_loss", "hinge_d_loss", "lsgan_d_loss", "lsgan_g_loss",
     "nonsaturating_g_loss", "saturating_g_loss", "wasserstein_d_loss", "wasserstein_g_loss",
-    "gradient_penalty", "r1_penalty",
+    "gradient_penalty", "r1_penalty", "mode_seeking_term",
 ]

@@ -26,7 +26,7 @@ from torch import nn
 from ganforge.config import Config, GANConfig, LossConfig
 from ganforge.data.batches import Feed, to_model_range
 from ganforge.errors import ConfigError
-from ganforge.losses import D_LOSSES, G_LOSSES, PENALTIES
+from ganforge.losses import D_LOSSES, G_LOSSES, PENALTIES, mode_seeking_term
 from ganforge.models import build_discriminator, build_generator, has_batchnorm
 from ganforge.models.diffaugment import attach_diffaugment
 from ganforge.models.noise import sample_z
@@ -45,6 +45,7 @@ class Objective:
     penalty_weight: float = 0.0
     clip: float = 0.0
     probabilities: bool = True  # D's logits are log-odds (report sigmoid) vs critic scores
+    mode_seeking: float = 0.0  # λ of MSGAN's diversity term in G's loss
 
     @classmethod
     def from_config(cls, cfg: LossConfig) -> "Objective":
@@ -60,6 +61,7 @@ class Objective:
             penalty_weight=cfg.penalty_weight,
             clip=cfg.clip,
             probabilities=cfg.d_loss == "bce",
+            mode_seeking=cfg.mode_seeking,
         )
 
 
@@ -171,12 +173,17 @@ def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext,
                 fake = G(z, y)
             fake_logits = D(fake if noise is None else noise(fake), y)
         loss = obj.g_loss(fake_logits.float())
+        stats = {"g_loss": loss.detach()}  # the adversarial part, comparable with and without mode seeking
+        if obj.mode_seeking:
+            ms = mode_seeking_term(fake.float(), z, y)
+            loss = loss + obj.mode_seeking * ms
+            stats["mode_seeking"] = ms.detach()
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         if sync is not None:
             sync(G)
         opt_g.step()
-    return {"g_loss": loss.detach()}
+    return stats
 
 
 @torch.no_grad()
