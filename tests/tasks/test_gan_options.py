@@ -11,6 +11,7 @@ from ganforge.config import Config, DataConfig, GANConfig, LossConfig, ModelConf
 from ganforge.data.batches import DeviceBatcher, Feed, to_model_range
 from ganforge.data.training import DataSpec
 from ganforge.errors import ConfigError
+from ganforge.losses.diversity import EPS
 from ganforge.tasks.gan import GANTask
 
 SHAPE = (1, 4, 4)
@@ -80,18 +81,10 @@ def test_without_instance_noise_the_feed_draws_nothing_extra():
     assert torch.equal(feed.noise_gen.get_state(), twin.noise_gen.get_state())
 
 
-def test_reuse_fake_is_the_pytorch_dcgan_example_step():
-    """One step with task.reuse_fake equals the textbook step on the same z: D on real and
-    G(z).detach(), then G through D on the same G(z)."""
-    cfg = _cfg(reuse_fake=True)
-    task = _task(cfg)
-    G, D = copy.deepcopy(task.G), copy.deepcopy(task.D)
-    forwards = []
-    task.G.register_forward_hook(lambda *a: forwards.append(1))
-    feed, twin = _feed(), _feed()
-    task.step(feed, 0)
-    assert len(forwards) == 1
-
+def textbook_step(G, D, twin: Feed, g_extra=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The PyTorch DCGAN example's step by hand on the twin feed's batch and z (SGD 0.1): D on
+    real and G(z).detach(), then G through D on the same G(z), its loss plus ``g_extra(fake, z)``.
+    Returns G's adversarial loss, the fakes and z."""
     real, _ = twin.batch()
     z = twin.z(3)
     real = to_model_range(real, "tanh")
@@ -103,12 +96,52 @@ def test_reuse_fake_is_the_pytorch_dcgan_example_step():
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
-    g_loss = F.binary_cross_entropy_with_logits(D(fake), ones)
+    adversarial = F.binary_cross_entropy_with_logits(D(fake), ones)
+    g_loss = adversarial if g_extra is None else adversarial + g_extra(fake, z)
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
+    return adversarial.detach(), fake.detach(), z
+
+
+def assert_same_weights(task: GANTask, G, D) -> None:
     for a, b in zip(list(G.parameters()) + list(D.parameters()), list(task.G.parameters()) + list(task.D.parameters())):
         torch.testing.assert_close(a, b)
+
+
+def test_reuse_fake_is_the_pytorch_dcgan_example_step():
+    """One step with task.reuse_fake equals the textbook step on the same z: D on real and
+    G(z).detach(), then G through D on the same G(z)."""
+    cfg = _cfg(reuse_fake=True)
+    task = _task(cfg)
+    G, D = copy.deepcopy(task.G), copy.deepcopy(task.D)
+    forwards = []
+    task.G.register_forward_hook(lambda *a: forwards.append(1))
+    task.step(_feed(), 0)
+    assert len(forwards) == 1
+    textbook_step(G, D, _feed())
+    assert_same_weights(task, G, D)
+
+
+def test_mode_seeking_adds_lambda_times_the_term_to_g_loss():
+    """With task.loss.mode_seeking = 2 the step is the textbook step whose G loss gains 2 / (ratio
+    + eps) over the batch's two halves (unconditional pairs); D's update is untouched, and the
+    logged G loss stays the adversarial part."""
+    task = _task(_cfg(reuse_fake=True, loss=LossConfig(mode_seeking=2.0)))
+    G, D = copy.deepcopy(task.G), copy.deepcopy(task.D)
+    stats = task.step(_feed(), 0)
+
+    def ratio(fake, z):
+        return (fake[:2] - fake[2:]).abs().mean() / (z[:2] - z[2:]).abs().mean()
+    adversarial, fake, z = textbook_step(G, D, _feed(), lambda fake, z: 2.0 / (ratio(fake, z) + EPS))
+    assert_same_weights(task, G, D)
+    torch.testing.assert_close(stats["g_loss"], adversarial)
+    torch.testing.assert_close(stats["mode_seeking"], 1.0 / (ratio(fake, z) + EPS))
+
+
+def test_mode_seeking_is_off_by_default_and_not_logged():
+    assert LossConfig().mode_seeking == 0.0
+    assert "mode_seeking" not in _task(_cfg(reuse_fake=True)).step(_feed(), 0)
 
 
 def test_without_reuse_g_step_draws_fresh_z():
