@@ -6,10 +6,12 @@ import math
 import pytest
 import torch
 
+from ganforge.config import LossConfig
 from ganforge.errors import ConfigError
 from ganforge.losses import (
     D_LOSSES, G_LOSSES, PENALTIES, bce_d_loss, gradient_penalty, hinge_d_loss, lsgan_d_loss, lsgan_g_loss,
-    nonsaturating_g_loss, r1_penalty, saturating_g_loss, wasserstein_d_loss, wasserstein_g_loss,
+    nonsaturating_g_loss, r1_penalty, relativistic_d_loss, relativistic_g_loss, saturating_g_loss, wasserstein_d_loss,
+    wasserstein_g_loss,
 )
 
 LN3 = math.log(3.0)
@@ -82,20 +84,57 @@ def test_wasserstein_values():
 
 def test_losses_are_pure_and_accept_real_logits_argument():
     r, f = torch.randn(5), torch.randn(5)
-    for name in G_LOSSES.names():
+    for name in set(G_LOSSES.names()) - {"relativistic"}:  # the one G loss that needs real scores
         a, b = G_LOSSES.get(name)(f), G_LOSSES.get(name)(f, r)
         assert a.ndim == 0 and torch.equal(a, b)
+    assert G_LOSSES.get("relativistic")(f, r).ndim == 0
     for name in D_LOSSES.names():
         assert D_LOSSES.get(name)(r, f).ndim == 0
 
 
 def test_loss_registry_errors_list_valid_names():
-    with pytest.raises(ConfigError, match="valid choices: bce, hinge, lsgan, wasserstein"):
+    with pytest.raises(ConfigError, match="valid choices: bce, hinge, lsgan, relativistic, wasserstein"):
         D_LOSSES.get("minimax")
-    with pytest.raises(ConfigError, match="hinge, lsgan, nonsaturating, saturating, wasserstein"):
+    with pytest.raises(ConfigError, match="hinge, lsgan, nonsaturating, relativistic, saturating, wasserstein"):
         G_LOSSES.get("nope")
     with pytest.raises(ConfigError, match="gp, r1"):
         PENALTIES.get("l2")
+
+
+def softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+def test_relativistic_average_losses_hand_computed():
+    """RaSGAN: the real logits against the fakes' mean (−ln3/2), the fakes against the reals' mean (ln3/2);
+    -log σ(a) = softplus(−a), −log(1 − σ(a)) = softplus(a)."""
+    m = LN3 / 2
+    d = (softplus(-(0 + m)) + softplus(-(LN3 + m))) / 2 + (softplus(0 - m) + softplus(-LN3 - m)) / 2
+    g = (softplus(-(0 - m)) + softplus(-(-LN3 - m))) / 2 + (softplus(0 + m) + softplus(LN3 + m)) / 2
+    assert close(relativistic_d_loss(REAL, FAKE), d)
+    assert close(relativistic_g_loss(FAKE, REAL), g)
+    # every score equal: every relative logit is 0 and each half is log 2, whatever the score
+    same = torch.full((3,), 1.5)
+    assert close(relativistic_d_loss(same, same), 2 * math.log(2))
+
+
+def test_relativistic_g_loss_gradient_reaches_the_fakes_through_the_real_half():
+    """∂L_G/∂f_i = −σ(−(f_i − m_r))/n − mean_j σ(r_j − m_f)/n: the second part comes from the real
+    half of the loss, through the fakes' mean m_f -- what the non-saturating loss lacks."""
+    r, f = torch.tensor([0.2, 1.0, -0.4]), torch.tensor([-1.0, 0.3, 0.5], requires_grad=True)
+    relativistic_g_loss(f, r).backward()
+    n = 3
+    want = -torch.sigmoid(-(f.detach() - r.mean())) / n - torch.sigmoid(r - f.detach().mean()).mean() / n
+    torch.testing.assert_close(f.grad, want)
+
+
+def test_relativistic_g_loss_needs_real_logits_and_comes_as_a_pair():
+    with pytest.raises(ValueError, match="real_logits"):
+        relativistic_g_loss(FAKE)
+    for d, g in [("relativistic", "nonsaturating"), ("bce", "relativistic")]:
+        with pytest.raises(ConfigError, match="loss.d_loss=relativistic and loss.g_loss=relativistic"):
+            LossConfig(d_loss=d, g_loss=g)
+    assert LossConfig(d_loss="relativistic", g_loss="relativistic").g_loss == "relativistic"
 
 
 class LinearCritic(torch.nn.Module):

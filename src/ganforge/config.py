@@ -198,6 +198,13 @@ class LossConfig:
                 f"loss.g_loss={self.g_loss!r} expects D's logits to be log-odds, but the Wasserstein critic outputs "
                 "unbounded scores; set loss.g_loss=wasserstein."
             )
+        if (self.d_loss == "relativistic") != (self.g_loss == "relativistic"):
+            # Each half of RaSGAN is D's loss with the roles of real and fake swapped; one half
+            # beside another family's loss is no objective of the paper's.
+            raise ConfigError(
+                "the relativistic loss is a pair (Jolicoeur-Martineau 2018): set both loss.d_loss=relativistic "
+                "and loss.g_loss=relativistic, or neither."
+            )
         if self.clip and self.penalty == "gp":
             raise ConfigError(
                 "weight clipping and a gradient penalty both enforce the critic's Lipschitz bound; use one: "

@@ -144,6 +144,37 @@ def test_mode_seeking_is_off_by_default_and_not_logged():
     assert "mode_seeking" not in _task(_cfg(reuse_fake=True)).step(_feed(), 0)
 
 
+def test_relativistic_step_is_rasgan_by_hand():
+    """One step with the relativistic pair: D on C(x) − mean C(G(z)) and C(G(z)) − mean C(x), then G on
+    the swapped pair with the real batch scored again by the updated D (Jolicoeur-Martineau 2018)."""
+    task = _task(_cfg(reuse_fake=True, loss=LossConfig(d_loss="relativistic", g_loss="relativistic")))
+    G, D = copy.deepcopy(task.G), copy.deepcopy(task.D)
+    stats = task.step(_feed(), 0)
+    twin = _feed()
+    real, _ = twin.batch()
+    z = twin.z(3)
+    real = to_model_range(real, "tanh")
+    opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
+    opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
+    bce = F.binary_cross_entropy_with_logits
+    fake = G(z)
+    r, f = D(real), D(fake.detach())
+    d_loss = bce(r - f.mean(), torch.ones(4)) + bce(f - r.mean(), torch.zeros(4))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    with torch.no_grad():
+        r = D(real)
+    f = D(fake)
+    g_loss = bce(f - r.mean(), torch.ones(4)) + bce(r - f.mean(), torch.zeros(4))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    assert_same_weights(task, G, D)
+    torch.testing.assert_close(stats["d_loss"], d_loss.detach())
+    torch.testing.assert_close(stats["g_loss"], g_loss.detach())
+
+
 def test_without_reuse_g_step_draws_fresh_z():
     task = _task(_cfg())
     forwards = []

@@ -59,3 +59,20 @@ def wasserstein_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 def wasserstein_g_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
     """The generator's Wasserstein loss: minimise -E[C(G(z))] (also used with hinge D)."""
     return -fake_logits.mean()
+
+
+def relativistic_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Relativistic average GAN, RaSGAN (Jolicoeur-Martineau 2018, eq. 9): D estimates how much more
+    realistic a real image is than the average fake, and the reverse:
+    -E_x[log σ(C(x) - E C(G(z)))] - E_z[log(1 - σ(C(G(z)) - E C(x)))]."""
+    return F.binary_cross_entropy_with_logits(real_logits - fake_logits.mean(), torch.ones_like(real_logits)) + \
+        F.binary_cross_entropy_with_logits(fake_logits - real_logits.mean(), torch.zeros_like(fake_logits))
+
+
+def relativistic_g_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """RaSGAN's generator loss: D's loss with the roles swapped, so G also gets a gradient from the real
+    batch's term (through the average of its fakes' scores):
+    -E_z[log σ(C(G(z)) - E C(x))] - E_x[log(1 - σ(C(x) - E C(G(z))))]."""
+    if real_logits is None:
+        raise ValueError("the relativistic generator loss compares fakes with real data: pass real_logits")
+    return relativistic_d_loss(fake_logits, real_logits)

@@ -46,6 +46,7 @@ class Objective:
     clip: float = 0.0
     probabilities: bool = True  # D's logits are log-odds (report sigmoid) vs critic scores
     mode_seeking: float = 0.0  # λ of MSGAN's diversity term in G's loss
+    g_needs_real: bool = False  # G's loss compares its fakes with D's scores of a real batch (RaSGAN)
 
     @classmethod
     def from_config(cls, cfg: LossConfig) -> "Objective":
@@ -62,6 +63,7 @@ class Objective:
             clip=cfg.clip,
             probabilities=cfg.d_loss == "bce",
             mode_seeking=cfg.mode_seeking,
+            g_needs_real=cfg.g_loss == "relativistic",
         )
 
 
@@ -164,15 +166,25 @@ def d_step(G, D, opt_d, real, y, z, obj: Objective, autocast=contextlib.nullcont
 
 def g_step(G, D, opt_g, z, y, obj: Objective, autocast=contextlib.nullcontext,
            sync: Callable | None = None, fake: torch.Tensor | None = None,
-           noise: Callable | None = None) -> dict[str, torch.Tensor]:
+           noise: Callable | None = None,
+           real: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict[str, torch.Tensor]:
     """One generator update through a frozen D (D gets no gradient, so nothing of D is synchronised).
-    ``fake``: G(z, y) with its graph, when the caller reuses the D step's forward; ``noise``: as in d_step."""
+    ``fake``: G(z, y) with its graph, when the caller reuses the D step's forward; ``noise``: as in d_step.
+    ``real``: (images, labels) scored by the updated D without a graph, for a G loss that needs real
+    scores (``obj.g_needs_real``; they do not depend on G)."""
     with frozen(D):
+        real_logits = None
+        if obj.g_needs_real:
+            if real is None:
+                raise ValueError("this G loss compares fakes with real data: pass real=(images, labels)")
+            images, labels = real
+            with torch.no_grad(), autocast():
+                real_logits = D(images if noise is None else noise(images), labels).float()
         with autocast():
             if fake is None:
                 fake = G(z, y)
             fake_logits = D(fake if noise is None else noise(fake), y)
-        loss = obj.g_loss(fake_logits.float())
+        loss = obj.g_loss(fake_logits.float(), real_logits)
         stats = {"g_loss": loss.detach()}  # the adversarial part, comparable with and without mode seeking
         if obj.mode_seeking:
             ms = mode_seeking_term(fake.float(), z, y)
@@ -272,11 +284,12 @@ class GANTask(Task):
                     fake = G(z, y)
             stats = d_step(G, D, self.opt_d, real, y, z, self.obj, self.autocast, self.joint,
                            self.sync, self._penalty_eps(feed), self.D, fake, instance_noise)
+        last_real = (real, y)  # the D step's last real batch, for a G loss that compares with it
         # 2) freeze D, train G
         if fake is None:
             z = feed.z(self.cfg.model.z_dim, noise)
             y = feed.labels(self.spec.num_classes)
-        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync, fake, instance_noise)
+        stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync, fake, instance_noise, last_real)
         if self.G_ema is not None:
             ema_update(self.G_ema, self.G, self.t.ema, step)
         return stats
