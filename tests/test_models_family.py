@@ -151,3 +151,14 @@ def test_model_registry_errors_list_valid_names():
 def test_config_refuses_bad_upsample():
     with pytest.raises(ConfigError, match="transpose, nearest"):
         ModelConfig(upsample="bilinear")
+
+
+def test_g_width_sets_the_generators_channels_and_leaves_d_at_width():
+    same = ModelConfig(generator="dcgan", discriminator="dcgan", width=8)
+    wide = ModelConfig(generator="dcgan", discriminator="dcgan", width=8, g_width=12)
+    assert build_generator(same, (1, 28, 28), 10).base_channels == 16  # 0 = model.width
+    assert build_generator(wide, (1, 28, 28), 10).base_channels == 24
+    d_same, d_wide = build_discriminator(same, (1, 28, 28), 10), build_discriminator(wide, (1, 28, 28), 10)
+    assert [p.shape for p in d_same.parameters()] == [p.shape for p in d_wide.parameters()]
+    with pytest.raises(ConfigError, match="model.g_width"):
+        ModelConfig(g_width=-1)

@@ -144,6 +144,7 @@ class ModelConfig:
     g_hidden: tuple[int, ...] = (256, 512, 1024)
     d_hidden: tuple[int, ...] = (1024, 512, 256)
     width: int = 64  # base channel count for convolutional models
+    g_width: int = 0  # the convolutional G's base channel count when it differs from D's; 0 = model.width
     g_dropout: float = 0.0  # dropout in G at train time (lecture hack)
     g_dropout_at_sampling: bool = False  # keep G's dropout on when sampling (lecture hack)
     d_dropout: float = 0.3
@@ -165,6 +166,7 @@ class ModelConfig:
         _choice(self.dropout_masks, "model.dropout_masks", ("torch", "fast"))
         _positive(self.z_dim, "model.z_dim", most=MAX_WIDTH)
         _positive(self.width, "model.width", most=MAX_WIDTH)
+        _positive(self.g_width, "model.g_width", allow_zero=True, most=MAX_WIDTH)
         _widths(self.g_hidden, "model.g_hidden")
         _widths(self.d_hidden, "model.d_hidden")
         for name in ("g_dropout", "d_dropout"):

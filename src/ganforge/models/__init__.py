@@ -31,7 +31,7 @@ def _mlp_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
 
 @GENERATORS.register("dcgan")
 def _dcgan_g(cfg: ModelConfig, img_shape, num_classes: int, output: str) -> nn.Module:
-    return DCGANGenerator(cfg.z_dim, img_shape, cfg.width, num_classes, cfg.upsample, cfg.g_batchnorm,
+    return DCGANGenerator(cfg.z_dim, img_shape, cfg.g_width or cfg.width, num_classes, cfg.upsample, cfg.g_batchnorm,
                           cfg.g_dropout, output)
 
 
