@@ -162,3 +162,32 @@ def test_g_width_sets_the_generators_channels_and_leaves_d_at_width():
     assert [p.shape for p in d_same.parameters()] == [p.shape for p in d_wide.parameters()]
     with pytest.raises(ConfigError, match="model.g_width"):
         ModelConfig(g_width=-1)
+
+
+def test_pack_stacks_consecutive_samples_along_channels():
+    from ganforge.models.dcgan import pack_samples
+    x = torch.arange(4 * 2 * 3 * 3, dtype=torch.float32).reshape(4, 2, 3, 3)
+    packed = pack_samples(x, 2)
+    assert packed.shape == (2, 4, 3, 3)
+    torch.testing.assert_close(packed[1], torch.cat([x[2], x[3]]))
+    with pytest.raises(ValueError, match="multiple of 2"):
+        pack_samples(x[:3], 2)
+
+
+def test_packed_conditional_d_scores_each_group_of_images_with_their_label_maps():
+    torch.manual_seed(0)
+    cfg = ModelConfig(generator="dcgan", discriminator="dcgan", width=8, d_dropout=0.0, d_batchnorm=True, pack=2)
+    D = build_discriminator(cfg, (1, 28, 28), 10)
+    x, y = torch.randn(6, 1, 28, 28), torch.tensor([3, 1, 4, 1, 5, 9])
+    out = D(x, y)
+    assert out.shape == (3,)
+    maps = torch.nn.functional.one_hot(y, 10).float()[:, :, None, None].expand(-1, -1, 28, 28)
+    by_hand = D.head(D.features(torch.cat([x, maps], 1).reshape(3, 22, 28, 28)).flatten(1)).squeeze(1)
+    torch.testing.assert_close(out, by_hand)
+
+
+def test_pack_is_refused_where_it_has_no_meaning():
+    with pytest.raises(ConfigError, match="model.discriminator='mlp'"):
+        ModelConfig(discriminator="mlp", pack=2)
+    with pytest.raises(ConfigError, match="model.pack=1 or model.projection=false"):
+        build_discriminator(ModelConfig(discriminator="dcgan", projection=True, pack=2), (1, 28, 28), 10)

@@ -157,6 +157,7 @@ class ModelConfig:
     d_batchnorm: bool = False
     spectral_norm: bool = False  # spectral normalisation on D's layers
     projection: bool = False  # conditional D: projection discriminator instead of concatenation
+    pack: int = 1  # PacGAN (Lin et al. 2018): the DCGAN D scores m samples at once, stacked along channels
 
     def __post_init__(self):
         _typecheck(self, "model.")
@@ -167,6 +168,11 @@ class ModelConfig:
         _positive(self.z_dim, "model.z_dim", most=MAX_WIDTH)
         _positive(self.width, "model.width", most=MAX_WIDTH)
         _positive(self.g_width, "model.g_width", allow_zero=True, most=MAX_WIDTH)
+        _positive(self.pack, "model.pack", most=MAX_WIDTH)
+        if self.pack > 1 and self.discriminator != "dcgan":
+            raise ConfigError(f"model.pack stacks samples along a convolutional D's channels; "
+                              f"model.discriminator={self.discriminator!r} has none: use model.discriminator=dcgan "
+                              "or model.pack=1.")
         _widths(self.g_hidden, "model.g_hidden")
         _widths(self.d_hidden, "model.d_hidden")
         for name in ("g_dropout", "d_dropout"):

@@ -78,6 +78,7 @@ def test_d_wins_warning_fires_once_after_patience_and_only_for_probabilities(tin
     ({"loss.penalty": "gp", "model.d_batchnorm": True}, "BatchNorm in the critic"),
     ({"loss.d_loss": "wasserstein", "loss.g_loss": "wasserstein"}, "Lipschitz"),
     ({"model.projection": True}, "conditional discriminator"),
+    ({"model.discriminator": "dcgan", "model.pack": 3}, "train.batch_size to a multiple"),
 ])
 def test_incompatible_options_are_refused_at_construction(tiny_cfg, tmp_path, sets, message):
     from ganforge.errors import ConfigError
@@ -103,3 +104,19 @@ def test_preview_leaves_training_rng_and_modes_alone(tiny_cfg):
     assert imgs.shape == (64, 1, 8, 8) and nrow == 8
     assert torch.equal(state, torch.get_rng_state())
     assert task.G.training and task.D.training
+
+
+def test_a_packed_dcgan_d_trains_on_groups_of_the_batch(tiny_cfg):
+    """model.pack=2: every D forward of a step (real, fake, and the G step's fake) sees batch/2 groups of
+    two images with twice the channels -- real and fake apart, never one group of both -- and the step's
+    losses are finite."""
+    cfg = tiny_cfg.override({"model.generator": "dcgan", "model.discriminator": "dcgan", "model.width": 4,
+                             "model.d_dropout": 0.0, "model.pack": 2, "data.conditional": True})
+    task = _task(cfg, k=10)
+    seen = []
+    task.D.features.register_forward_pre_hook(lambda m, args: seen.append(tuple(args[0].shape)))
+    from ganforge.data.batches import DeviceBatcher, Feed
+    x, y = torch.randint(0, 256, (32, 1, 8, 8), dtype=torch.uint8), torch.arange(32) % 10
+    stats = task.step(Feed(DeviceBatcher(x, y, 16, seed=0), 16, noise_seed=1), 0)
+    assert seen == [(8, 22, 8, 8)] * 3
+    assert all(torch.isfinite(v) for v in stats.values())

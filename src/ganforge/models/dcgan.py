@@ -109,6 +109,16 @@ class DCGANGenerator(nn.Module):
         return self.net(h.view(len(z), self.base_channels, self.s0, self.s0))
 
 
+def pack_samples(x: torch.Tensor, m: int) -> torch.Tensor:
+    """PacGAN's packing (Lin et al. 2018): m consecutive samples (N, C, H, W) stacked along the
+    channels into one (N/m, m·C, H, W), so D judges m samples jointly and a G that puts them all
+    on one mode is easier to tell from m independent real images."""
+    if len(x) % m:
+        raise ValueError(f"a packed discriminator (model.pack={m}) needs a batch divisible by {m}, got {len(x)}; "
+                         f"set train.batch_size to a multiple of {m}.")
+    return x.reshape(len(x) // m, m * x.shape[1], *x.shape[2:])
+
+
 class DCGANDiscriminator(nn.Module):
     """D(x, y=None) -> (N,) raw logits; x: (N, C, H, W).
 
@@ -120,18 +130,22 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, img_shape: tuple[int, int, int], width: int = 64, num_classes: int = 0,
                  dropout: float = 0.0, spectral_norm: bool = False, batchnorm: bool = False,
-                 projection: bool = False):
+                 projection: bool = False, pack: int = 1):
         super().__init__()
         channels, size = _check_square(img_shape, "discriminator")
         s0, k = dcgan_geometry(size)
         if projection and not num_classes:
             raise ConfigError("model.projection is a conditional discriminator; set data.conditional=true "
                               "(with a labelled dataset) or model.projection=false.")
+        if projection and pack > 1:
+            raise ConfigError("model.projection scores one image against its label; a packed D (model.pack > 1) "
+                              "scores several at once: set model.pack=1 or model.projection=false.")
         self.num_classes, self.img_shape, self.projection = num_classes, tuple(img_shape), projection
         concat = num_classes if (num_classes and not projection) else 0
         self.concat_classes = concat
+        self.pack = pack
         layers: list[nn.Module] = []
-        cin, cout = channels + concat, width
+        cin, cout = pack * (channels + concat), width
         for i in range(k):
             conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=not (batchnorm and i > 0))
             layers.append(conv)
@@ -158,6 +172,8 @@ class DCGANDiscriminator(nn.Module):
         if self.concat_classes:
             maps = one_hot(y, self.num_classes, x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
             x = torch.cat([x, maps], dim=1)
+        if self.pack > 1:
+            x = pack_samples(x, self.pack)
         h = self.features(x).flatten(1)
         out = self.head(h).squeeze(1)
         if self.embed is not None:

@@ -86,6 +86,9 @@ def check_compatible(cfg: Config, D: nn.Module) -> None:
             "the Wasserstein critic needs a Lipschitz constraint; set loss.clip=0.01 (WGAN), loss.penalty=gp "
             "(WGAN-GP) or model.spectral_norm=true."
         )
+    if cfg.model.pack > 1 and cfg.train.batch_size % cfg.model.pack:
+        raise ConfigError(f"model.pack={cfg.model.pack} packs the batch into groups of {cfg.model.pack}; set "
+                          f"train.batch_size to a multiple of it (it is {cfg.train.batch_size}).")
     if cfg.model.projection:
         if not cfg.data.conditional:
             raise ConfigError("model.projection is a conditional discriminator; set data.conditional=true "
@@ -251,7 +254,9 @@ class GANTask(Task):
         self.opt_g = make_optimizer(self.G.parameters(), t.g_optim)
         self.opt_d = make_optimizer(self.D.parameters(), t.d_optim)
         self.obj = Objective.from_config(t.loss)
-        self.joint = not has_batchnorm(self.D)
+        # One D forward over [real; fake] where no layer mixes samples; a packed D would put the last
+        # real and first fake image of a short batch into one group, so it scores them apart.
+        self.joint = not has_batchnorm(self.D) and cfg.model.pack == 1
         self.sync = self.dist.average_gradients if self.dist.active else None
         self.channels_last = cfg.train.channels_last and len(spec.shape) == 3
         self.G_fwd, self.D_fwd = fast_forwards(cfg, spec, self.G, self.D)
