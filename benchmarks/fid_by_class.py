@@ -17,8 +17,9 @@ import argparse
 
 import numpy as np
 
-from ganforge.eval.evaluate import _choose_extractor, _extract, reference_features
-from ganforge.eval.metrics import frechet_distance
+from ganforge.eval.extractor import extract, load_extractor
+from ganforge.eval.features import reference_features
+from ganforge.eval.metrics import feature_statistics, frechet_distance
 from ganforge.eval.sources import load_reference, load_samples
 
 N = 10_000
@@ -26,8 +27,7 @@ N = 10_000
 
 def fid_parts(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """(FID, mean term, variance ratio) of features ``a`` against ``b``."""
-    mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    (mu1, s1), (mu2, s2) = feature_statistics(a), feature_statistics(b)
     return frechet_distance(mu1, s1, mu2, s2), float((mu1 - mu2) @ (mu1 - mu2)), float(np.trace(s1) / np.trace(s2))
 
 
@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     ap.add_argument("runs", nargs="+", help="conditional MNIST run directories or checkpoints")
     args = ap.parse_args(argv)
     ref, train = load_reference("mnist-test", None, image_size=28)
-    extractor = _choose_extractor(ref.images, None, None, {}, ref_name=ref.name, source_dataset="mnist", extractor=None)
+    extractor = load_extractor(dataset="mnist")
     ref_f, _ = reference_features(ref, extractor)
     k = int(ref.labels.max()) + 1
     w0, b0 = variance_split(ref_f, ref.labels, k)
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     print(f"{'samples':40s} {'FID':>6s} {'mean':>6s} {'cov':>6s} {'within':>7s} {'between':>8s}  "
           "per-class FID 0-9 | per-class variance ratio 0-9")
     for name, images, labels in sources:
-        f, _ = _extract(images, extractor)
+        f, _ = extract(images, extractor)
         fid, mean, _ = fid_parts(f, ref_f)
         per = [fid_parts(f[labels == c], ref_f[ref.labels == c]) for c in range(k)]
         w, b = variance_split(f, labels, k)
