@@ -191,3 +191,24 @@ def test_pack_is_refused_where_it_has_no_meaning():
         ModelConfig(discriminator="mlp", pack=2)
     with pytest.raises(ConfigError, match="model.pack=1 or model.projection=false"):
         build_discriminator(ModelConfig(discriminator="dcgan", projection=True, pack=2), (1, 28, 28), 10)
+
+
+@pytest.mark.parametrize("pack,spectral_norm", [(1, False), (2, False), (1, True), (3, True)])
+def test_label_maps_first_conv_is_the_convolution_of_the_stacked_channels(pack, spectral_norm):
+    """D computes conv([x; maps(y)]) as conv(x) + conv(maps(y)) from per-class maps: the output and
+    every gradient (image, weights, bias) must equal those of the convolution of the stacked channels."""
+    torch.manual_seed(0)
+    D = DCGANDiscriminator((1, 28, 28), width=8, num_classes=10, batchnorm=True, pack=pack,
+                           spectral_norm=spectral_norm).eval()  # eval: the power iteration stands still
+    x, y = torch.randn(6, 1, 28, 28, requires_grad=True), torch.tensor([3, 1, 4, 1, 5, 9])
+    D(x, y).square().sum().backward()
+    fast = [x.grad.clone()] + [p.grad.clone() for p in D.parameters()]
+    x.grad = None
+    D.zero_grad()
+    maps = torch.nn.functional.one_hot(y, 10).float()[:, :, None, None].expand(-1, -1, 28, 28)
+    stacked = torch.cat([x, maps], 1).reshape(6 // pack, 11 * pack, 28, 28)
+    D.head(D.features(stacked).flatten(1)).squeeze(1).square().sum().backward()
+    by_hand = [x.grad] + [p.grad for p in D.parameters()]
+    assert len(fast) == len(by_hand)
+    for a, b in zip(fast, by_hand):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

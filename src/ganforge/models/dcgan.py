@@ -16,6 +16,7 @@ LeakyReLU(0.2) in D, tanh output, weights drawn from N(0, 0.02).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import ConfigError
@@ -170,12 +171,32 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         check_labels(y, self.num_classes, "this discriminator")
         if self.concat_classes:
-            maps = one_hot(y, self.num_classes, x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
-            x = torch.cat([x, maps], dim=1)
-        if self.pack > 1:
-            x = pack_samples(x, self.pack)
-        h = self.features(x).flatten(1)
+            h = self.features[1:](self._first_conv_with_label_maps(x, y)).flatten(1)
+        else:
+            h = self.features(pack_samples(x, self.pack) if self.pack > 1 else x).flatten(1)
         out = self.head(h).squeeze(1)
         if self.embed is not None:
             out = out + (self.embed(y) * h).sum(1)
         return out
+
+    def _first_conv_with_label_maps(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """D's first convolution of the image with its label's one-hot maps stacked on it,
+        conv([x; maps(y)]) -- computed as conv(x) + conv(maps(y)). The maps are constant, so
+        their part of the sum is one of ``num_classes`` fixed maps, computed once per call from the
+        identity and picked by label: the same sum (up to the order of float additions) at a
+        fraction of the cost, since the maps are 10 of MNIST's 11 input channels (forward and
+        backward of D: 13.7 -> 9.6 ms per batch of 64 on 2 CPU threads). Packed (PacGAN): slot j of
+        each pack of m has its own image and label channels, so one such term per slot."""
+        conv, m, c, k = self.features[0], self.pack, x.shape[1], self.concat_classes
+        w = conv.weight  # read once: a spectral-norm parametrisation runs its power iteration here
+        w = w.view(w.shape[0], m, c + k, *w.shape[2:])
+        image_w = w[:, :, :c].reshape(w.shape[0], m * c, *w.shape[3:])
+        h = F.conv2d(pack_samples(x, m) if m > 1 else x, image_w, conv.bias, conv.stride, conv.padding)
+        maps = torch.eye(k, dtype=x.dtype, device=x.device)[:, :, None, None].expand(k, k, *x.shape[2:])
+        slots = one_hot(y, k, h.dtype).view(-1, m, k)
+        for j in range(m):
+            per_class = F.conv2d(maps, w[:, j, c:], None, conv.stride, conv.padding)
+            # picked by a product with the one-hot labels: its backward is a product too, where
+            # indexing by y would scatter-add (3x slower here)
+            h = h + (slots[:, j] @ per_class.flatten(1).to(h.dtype)).view_as(h)
+        return h

@@ -20,6 +20,7 @@ from ganforge.data.batches import DeviceBatcher, Feed
 from ganforge.data.training import training_data
 from ganforge.devices import require_device
 from ganforge.errors import ConfigError
+from ganforge.memory import keep_freed_memory
 from ganforge.tasks import get_task
 from ganforge.training.dist import Dist, from_environment, meet_before_exit, shutdown
 from ganforge.training.monitor import Monitor, plot_losses
@@ -55,6 +56,8 @@ def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | N
     if t.threads:
         torch.set_num_threads(t.threads)
     dist, device, owned = from_environment(t.device)
+    if device.type == "cpu":
+        keep_freed_memory()  # no page faults for the buffers every step frees and allocates again
     try:
         return _train(cfg, dist, device, runs_root, resume, data, quiet)
     except BaseException:

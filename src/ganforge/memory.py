@@ -1,0 +1,44 @@
+"""Keep freed memory inside the process while training on the CPU (glibc's ``M_TOP_PAD``).
+
+A training step allocates and frees the same activation buffers every step: a conditional
+DCGAN at batch 64 frees dozens of 0.2-1.6 MB tensors per step. glibc returns freed memory
+at the top of its heap to the kernel once more than the trim threshold is free there, and
+the next step's allocations fault the same pages in again, each one zeroed by the kernel.
+Measured on a 2-core AMD EPYC virtual machine (`mnist-quick`'s step, 150 steps after 20 of
+warm-up, 2 threads): 3,000-7,500 minor page faults and 10-22 ms of kernel CPU time per step
+by default; with ``M_TOP_PAD`` = 64 MB, 2-6 faults and 0.2 ms.
+
+Written by hand because PyTorch has no caching allocator for CPU memory, and the usual advice
+(preloading jemalloc or tcmalloc with ``LD_PRELOAD``) needs a system package and an
+environment variable set before Python starts; ``mallopt`` is one call into the C library
+that is already loaded. Elsewhere (macOS, Windows, a C library without ``mallopt``) it does
+nothing, and a ``MALLOC_TOP_PAD_`` set in the environment is left as the user set it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+__all__ = ["keep_freed_memory"]
+
+_M_TOP_PAD = -2  # glibc's malloc.h
+_done = False
+
+
+def keep_freed_memory(pad_mb: int = 64) -> bool:
+    """Ask the C library to keep ``pad_mb`` MB of freed heap memory instead of giving it back
+    to the kernel (the process's memory can stay that much above its live tensors). Returns
+    whether the setting was applied, now or by an earlier call."""
+    global _done
+    if _done:
+        return True
+    if not sys.platform.startswith("linux") or "MALLOC_TOP_PAD_" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    _done = bool(mallopt(_M_TOP_PAD, pad_mb << 20))
+    return _done
