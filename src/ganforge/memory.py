@@ -5,8 +5,9 @@ DCGAN at batch 64 frees dozens of 0.2-1.6 MB tensors per step. glibc returns fre
 at the top of its heap to the kernel once more than the trim threshold is free there, and
 the next step's allocations fault the same pages in again, each one zeroed by the kernel.
 Measured on a 2-core AMD EPYC virtual machine (`mnist-quick`'s step, 150 steps after 20 of
-warm-up, 2 threads): 3,000-7,500 minor page faults and 10-22 ms of kernel CPU time per step
-by default; with ``M_TOP_PAD`` = 64 MB, 2-6 faults and 0.2 ms.
+warm-up, 2 threads; and tests/training/test_memory.py at 1 thread): 3,000-8,200 minor page
+faults and 10-22 ms of kernel CPU time per step by default; with ``M_TOP_PAD`` = 64 MB, 2-10
+faults and 0.2 ms (docs/training.md, "Speed on the CPU").
 
 Written by hand because PyTorch has no caching allocator for CPU memory, and the usual advice
 (preloading jemalloc or tcmalloc with ``LD_PRELOAD``) needs a system package and an
