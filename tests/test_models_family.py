@@ -186,6 +186,56 @@ def test_packed_conditional_d_scores_each_group_of_images_with_their_label_maps(
     torch.testing.assert_close(out, by_hand)
 
 
+def test_extra_convs_add_depth_at_the_last_resolutions():
+    """model.g_extra_convs / d_extra_convs: n 3x3 stride-1 conv blocks at G's last hidden resolution and
+    at D's last resolution; shapes are unchanged, D's label maps still add up, 0 is the plain network."""
+    torch.manual_seed(0)
+    base = dict(generator="dcgan", discriminator="dcgan", width=8, d_dropout=0.0, d_batchnorm=True)
+    deep = ModelConfig(**base, g_extra_convs=2, d_extra_convs=1)
+    G, D = build_generator(deep, (1, 28, 28), 10), build_discriminator(deep, (1, 28, 28), 10)
+    convs = lambda net: [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs(G)] == [(8, 8, (3, 3), (1, 1))] * 2
+    assert [(c.in_channels, c.out_channels, c.stride) for c in convs(D)] == [(11, 8, (2, 2)), (8, 16, (2, 2)),
+                                                                           (16, 16, (1, 1))]
+    plain = build_generator(ModelConfig(**base), (1, 28, 28), 10)
+    assert not convs(plain) and len(G.net) == len(plain.net) + 6  # conv, BatchNorm, ReLU twice
+    z, y = torch.randn(6, 100), torch.tensor([3, 1, 4, 1, 5, 9])
+    x = G(z, y)
+    assert x.shape == (6, 1, 28, 28) and x.abs().max() <= 1
+    D.eval()
+    maps = torch.nn.functional.one_hot(y, 10).float()[:, :, None, None].expand(-1, -1, 28, 28)
+    by_hand = D.head(D.features(torch.cat([x, maps], 1)).flatten(1)).squeeze(1)
+    torch.testing.assert_close(D(x, y), by_hand)
+    with pytest.raises(ConfigError, match="model.generator=dcgan or model.g_extra_convs=0"):
+        ModelConfig(generator="mlp", g_extra_convs=1)
+    with pytest.raises(ConfigError, match="model.d_extra_convs"):
+        ModelConfig(discriminator="dcgan", d_extra_convs=-1)
+
+
+def test_pack_by_label_packs_images_of_one_class_together():
+    """With model.pack_by_label, D sorts the batch by label (stably) before packing: its logits are
+    those of the packed D on the sorted batch, so each pack holds one class where the counts allow."""
+    torch.manual_seed(0)
+    base = dict(generator="dcgan", discriminator="dcgan", width=8, d_dropout=0.0, d_batchnorm=True, pack=2)
+    D = build_discriminator(ModelConfig(**base, pack_by_label=True), (1, 28, 28), 10).eval()
+    plain = build_discriminator(ModelConfig(**base), (1, 28, 28), 10).eval()
+    plain.load_state_dict(D.state_dict())
+    x, y = torch.randn(8, 1, 28, 28, requires_grad=True), torch.tensor([7, 2, 7, 5, 2, 5, 0, 0])
+    order = torch.tensor([6, 7, 1, 4, 3, 5, 0, 2])  # 0 0 | 2 2 | 5 5 | 7 7
+    out = D(x, y)
+    torch.testing.assert_close(out, plain(x[order], y[order]))
+    assert not torch.allclose(out, plain(x, y))  # the unsorted packs (7, 2), (7, 5) ... score otherwise
+    out.sum().backward()  # every image gets its gradient back in its own place
+    assert all(x.grad[i].abs().sum() > 0 for i in range(8))
+
+
+def test_pack_by_label_needs_packs_and_labels():
+    with pytest.raises(ConfigError, match="model.pack=2"):
+        ModelConfig(discriminator="dcgan", pack_by_label=True)
+    with pytest.raises(ConfigError, match="data.conditional=true"):
+        build_discriminator(ModelConfig(discriminator="dcgan", pack=2, pack_by_label=True), (1, 28, 28), 0)
+
+
 def test_pack_is_refused_where_it_has_no_meaning():
     with pytest.raises(ConfigError, match="model.discriminator='mlp'"):
         ModelConfig(discriminator="mlp", pack=2)

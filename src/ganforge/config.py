@@ -158,6 +158,9 @@ class ModelConfig:
     spectral_norm: bool = False  # spectral normalisation on D's layers
     projection: bool = False  # conditional D: projection discriminator instead of concatenation
     pack: int = 1  # PacGAN (Lin et al. 2018): the DCGAN D scores m samples at once, stacked along channels
+    pack_by_label: bool = False  # conditional PacGAN: sort the batch by label first, so packs hold one class
+    g_extra_convs: int = 0  # DCGAN G: 3x3 conv + BN + ReLU blocks at its last hidden resolution (more depth)
+    d_extra_convs: int = 0  # DCGAN D: 3x3 conv (+ BN) + LeakyReLU blocks at its last resolution
 
     def __post_init__(self):
         _typecheck(self, "model.")
@@ -173,6 +176,15 @@ class ModelConfig:
             raise ConfigError(f"model.pack stacks samples along a convolutional D's channels; "
                               f"model.discriminator={self.discriminator!r} has none: use model.discriminator=dcgan "
                               "or model.pack=1.")
+        for name, net in (("g_extra_convs", self.generator), ("d_extra_convs", self.discriminator)):
+            _positive(getattr(self, name), f"model.{name}", allow_zero=True, most=64)
+            if getattr(self, name) and net != "dcgan":
+                raise ConfigError(f"model.{name} adds convolutions to a dcgan network; the {name[0].upper()} here is "
+                                  f"{net!r}: set model.{'generator' if name[0] == 'g' else 'discriminator'}=dcgan "
+                                  f"or model.{name}=0.")
+        if self.pack_by_label and self.pack == 1:
+            raise ConfigError("model.pack_by_label sorts the batch by label before D packs it; it needs "
+                              "model.pack=2 (or more).")
         _widths(self.g_hidden, "model.g_hidden")
         _widths(self.d_hidden, "model.d_hidden")
         for name in ("g_dropout", "d_dropout"):

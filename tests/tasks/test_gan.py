@@ -106,12 +106,14 @@ def test_preview_leaves_training_rng_and_modes_alone(tiny_cfg):
     assert task.G.training and task.D.training
 
 
-def test_a_packed_dcgan_d_trains_on_groups_of_the_batch(tiny_cfg):
+@pytest.mark.parametrize("by_label", [False, True])
+def test_a_packed_dcgan_d_trains_on_groups_of_the_batch(tiny_cfg, by_label):
     """model.pack=2: every D forward of a step (real, fake, and the G step's fake) scores batch/2 groups of
     two images -- real and fake apart, never one group of both -- and the step's losses are finite
-    (what a group's channels are: tests/test_models_family.py)."""
+    (what a group's channels are: tests/test_models_family.py); also with the packs sorted by label."""
     cfg = tiny_cfg.override({"model.generator": "dcgan", "model.discriminator": "dcgan", "model.width": 4,
-                             "model.d_dropout": 0.0, "model.pack": 2, "data.conditional": True})
+                             "model.d_dropout": 0.0, "model.pack": 2, "data.conditional": True,
+                             "model.pack_by_label": by_label})
     task = _task(cfg, k=10)
     seen = []
     task.D.register_forward_hook(lambda m, args, out: seen.append((len(args[0]), len(out))))

@@ -32,13 +32,13 @@ def _mlp_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
 @GENERATORS.register("dcgan")
 def _dcgan_g(cfg: ModelConfig, img_shape, num_classes: int, output: str) -> nn.Module:
     return DCGANGenerator(cfg.z_dim, img_shape, cfg.g_width or cfg.width, num_classes, cfg.upsample, cfg.g_batchnorm,
-                          cfg.g_dropout, output)
+                          cfg.g_dropout, output, cfg.g_extra_convs)
 
 
 @DISCRIMINATORS.register("dcgan")
 def _dcgan_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
     return DCGANDiscriminator(img_shape, cfg.width, num_classes, cfg.d_dropout, cfg.spectral_norm, cfg.d_batchnorm,
-                              cfg.projection, cfg.pack)
+                              cfg.projection, cfg.pack, cfg.pack_by_label, cfg.d_extra_convs)
 
 
 def build_generator(cfg: ModelConfig, img_shape: tuple[int, ...], num_classes: int = 0, output: str = "tanh") -> nn.Module:

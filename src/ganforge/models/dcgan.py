@@ -77,7 +77,8 @@ class DCGANGenerator(nn.Module):
     """
 
     def __init__(self, z_dim: int, img_shape: tuple[int, int, int], width: int = 64, num_classes: int = 0,
-                 upsample: str = "transpose", batchnorm: bool = True, dropout: float = 0.0, output: str = "tanh"):
+                 upsample: str = "transpose", batchnorm: bool = True, dropout: float = 0.0, output: str = "tanh",
+                 extra_convs: int = 0):
         super().__init__()
         channels, size = _check_square(img_shape, "generator")
         s0, k = dcgan_geometry(size)
@@ -97,6 +98,11 @@ class DCGANGenerator(nn.Module):
             if dropout:
                 layers.append(nn.Dropout(dropout))
             ch //= 2
+        for _ in range(extra_convs):  # depth at the last hidden resolution, before the output layer
+            layers.append(nn.Conv2d(ch, ch, 3, 1, 1, bias=not batchnorm))
+            if batchnorm:
+                layers.append(nn.BatchNorm2d(ch))
+            layers.append(nn.ReLU(inplace=True))
         layers += _up(ch, channels, upsample)  # no BatchNorm on G's output layer (DCGAN)
         layers.append(output_layer(output))
         self.net = nn.Sequential(*layers)
@@ -131,7 +137,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, img_shape: tuple[int, int, int], width: int = 64, num_classes: int = 0,
                  dropout: float = 0.0, spectral_norm: bool = False, batchnorm: bool = False,
-                 projection: bool = False, pack: int = 1):
+                 projection: bool = False, pack: int = 1, pack_by_label: bool = False, extra_convs: int = 0):
         super().__init__()
         channels, size = _check_square(img_shape, "discriminator")
         s0, k = dcgan_geometry(size)
@@ -141,7 +147,11 @@ class DCGANDiscriminator(nn.Module):
         if projection and pack > 1:
             raise ConfigError("model.projection scores one image against its label; a packed D (model.pack > 1) "
                               "scores several at once: set model.pack=1 or model.projection=false.")
+        if pack_by_label and not (num_classes and pack > 1):
+            raise ConfigError("model.pack_by_label packs images of one class together: it needs a conditional D "
+                              "(data.conditional=true) and model.pack=2 or more.")
         self.num_classes, self.img_shape, self.projection = num_classes, tuple(img_shape), projection
+        self.pack_by_label = pack_by_label
         concat = num_classes if (num_classes and not projection) else 0
         self.concat_classes = concat
         self.pack = pack
@@ -156,6 +166,13 @@ class DCGANDiscriminator(nn.Module):
             if dropout:
                 layers.append(nn.Dropout(dropout))
             cin, cout = cout, cout * 2
+        for _ in range(extra_convs):  # depth at the last resolution, before the linear head
+            layers.append(nn.Conv2d(cin, cin, 3, 1, 1, bias=not batchnorm))
+            if batchnorm:
+                layers.append(nn.BatchNorm2d(cin))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            if dropout:
+                layers.append(nn.Dropout(dropout))
         self.features = nn.Sequential(*layers)
         feat = cin * s0 * s0
         self.head = nn.Linear(feat, 1)
@@ -170,6 +187,12 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         check_labels(y, self.num_classes, "this discriminator")
+        if self.pack_by_label:
+            # Packs of one class: D compares two draws of the same digit, so a G whose sevens all
+            # look alike is told from real sevens directly (random packs mostly pair two classes).
+            # The logits come back in pack order; the losses average over them.
+            order = torch.argsort(y, stable=True)
+            x, y = x[order], y[order]
         if self.concat_classes:
             h = self.features[1:](self._first_conv_with_label_maps(x, y)).flatten(1)
         else:
