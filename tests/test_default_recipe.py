@@ -88,3 +88,16 @@ def test_a_short_seeded_run_of_the_default_gives_the_pinned_losses(tmp_path):
     # amplify that a little (measured: at most 1.3e-3 between AVX-512 and AVX2 kernels),
     # far less than a change of the recipe does.
     np.testing.assert_allclose(np.array(got)[:, 1:], np.array(PINNED_LOSSES)[:, 1:], rtol=5e-3, atol=2e-3)
+
+
+def test_the_best_preset_is_the_default_with_depth_and_more_steps():
+    """`mnist-best` (issue 20's best preset, docs/training.md "Depth in G and D") is the default's
+    recipe with one more convolution block in G and in D and standing BatchNorm statistics for the EMA
+    of G, for 20,000 steps: nothing else differs."""
+    from ganforge.presets import preset_config
+
+    quick, best = _flat(preset_config("mnist-quick").to_dict()), _flat(preset_config("mnist-best").to_dict())
+    differ = {k: (quick[k], best[k]) for k in quick if quick[k] != best[k]}
+    assert differ == {"name": ("mnist-quick", "mnist-best"), "model.g_extra_convs": (0, 1),
+                      "model.d_extra_convs": (0, 1), "task.ema_standing_stats": (0, 100),
+                      "train.steps": (7000, 20000)}

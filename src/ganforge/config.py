@@ -316,6 +316,10 @@ class GANConfig:
     boost_first: int = 25
     boost_every: int = 500
     ema: float = 0.0  # exponential moving average of G's weights (0 = off, e.g. 0.999)
+    # "Standing statistics" for the EMA of G (BigGAN's accumulate_standing_stats): before each
+    # checkpoint, grid and evaluation, its BatchNorm statistics are re-estimated over this many batches
+    # of its own outputs instead of copied from G, whose statistics belong to other weights. 0 = copied.
+    ema_standing_stats: int = 0
     # DiffAugment (Zhao et al. 2020) on everything D sees while training, e.g. "color,translation,cutout";
     # for small image folders, where D otherwise memorises the real set ("" = off).
     diffaugment: str = ""
@@ -347,6 +351,10 @@ class GANConfig:
         for policy in filter(None, (p.strip() for p in self.diffaugment.split(","))):
             _choice(policy, "task.diffaugment policy", ("color", "translation", "cutout"))
         _unit(self.ema, "task.ema")
+        _positive(self.ema_standing_stats, "task.ema_standing_stats", allow_zero=True, most=100_000)
+        if self.ema_standing_stats and not self.ema:
+            raise ConfigError("task.ema_standing_stats re-estimates the BatchNorm statistics of the EMA of G; "
+                              "set task.ema (e.g. 0.999) or task.ema_standing_stats=0.")
         _positive(self.instance_noise, "task.instance_noise", allow_zero=True, most=10.0)
         _positive(self.instance_noise_steps, "task.instance_noise_steps", allow_zero=True)
         if self.reuse_fake and (self.d_steps != 1 or self.d_steps_boost):

@@ -122,3 +122,62 @@ def test_a_packed_dcgan_d_trains_on_groups_of_the_batch(tiny_cfg, by_label):
     stats = task.step(Feed(DeviceBatcher(x, y, 16, seed=0), 16, noise_seed=1), 0)
     assert seen == [(16, 8)] * 3
     assert all(torch.isfinite(v) for v in stats.values())
+
+
+def test_standing_batchnorm_stats_are_the_average_of_g_s_own_batches():
+    """BigGAN's standing statistics: each BatchNorm's running mean/var become the plain average of its
+    batch mean/var (unbiased, as BatchNorm keeps them) over the batches, z and labels drawn from a
+    generator seeded by ``seed``; the global RNG, the momenta and eval mode are left as they were."""
+    from ganforge.models.dcgan import DCGANGenerator
+    from ganforge.models.noise import sample_z
+    from ganforge.tasks.gan import standing_batchnorm_stats
+
+    torch.manual_seed(0)
+    G = DCGANGenerator(8, (1, 8, 8), width=4, num_classes=3).eval()
+    seen = []
+    G.project_bn.register_forward_hook(lambda m, args, out: seen.append(args[0].detach().clone()))
+    rng = torch.get_rng_state()
+    standing_batchnorm_stats(G, 5, 16, 8, "gaussian", 3, seed=7, device="cpu")
+    assert torch.equal(rng, torch.get_rng_state()) and not G.training
+    assert all(m.momentum == 0.1 for m in G.modules() if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d))
+    gen = torch.Generator().manual_seed(7)
+    for batch in seen:  # the hook saw exactly the seeded draws
+        z = sample_z(16, 8, "gaussian", gen, "cpu")
+        y = torch.randint(3, (16,), generator=gen)
+        torch.testing.assert_close(batch, G.project(torch.cat([z, torch.nn.functional.one_hot(y, 3).float()], 1)))
+    assert len(seen) == 5
+    torch.testing.assert_close(G.project_bn.running_mean, torch.stack([b.mean(0) for b in seen]).mean(0))
+    torch.testing.assert_close(G.project_bn.running_var, torch.stack([b.var(0) for b in seen]).mean(0))
+
+
+def test_standing_stats_reach_the_checkpointed_ema_and_leave_training_alone(tiny_cfg):
+    """task.ema_standing_stats: before a snapshot the EMA's BatchNorm statistics are re-estimated (no
+    longer G's), while the training steps, G, D and the EMA's weights stay bit for bit those of a run
+    without it (ema_update copies G's statistics over them at the next step)."""
+    from ganforge.data.batches import DeviceBatcher, Feed
+
+    cfg = tiny_cfg.override({"task.ema": 0.9, "model.g_batchnorm": True})
+    x = torch.randint(0, 256, (64, 1, 8, 8), dtype=torch.uint8)
+    runs = {}
+    for n in (0, 20):
+        torch.manual_seed(0)
+        task = _task(cfg.override({"task.ema_standing_stats": n}))
+        feed = Feed(DeviceBatcher(x, None, 16, seed=0), 16, noise_seed=1)
+        for step in range(4):
+            task.step(feed, step)
+            if step == 1:
+                rng = torch.get_rng_state()
+                task.before_snapshot()  # as a checkpoint after step 2 would
+                assert torch.equal(rng, torch.get_rng_state())
+        task.before_snapshot()
+        runs[n] = task
+    plain, standing = runs[0], runs[20]
+    for name in ("G", "D", "G_ema"):
+        for a, b in zip(plain.modules[name].parameters(), standing.modules[name].parameters()):
+            assert torch.equal(a, b), name
+    bn = lambda t: [m for m in t.G_ema.modules() if isinstance(m, torch.nn.BatchNorm1d)][0]
+    g_bn = [m for m in plain.G.modules() if isinstance(m, torch.nn.BatchNorm1d)][0]
+    assert torch.equal(bn(plain).running_mean, g_bn.running_mean)  # copied from G
+    assert not torch.allclose(bn(standing).running_mean, g_bn.running_mean)  # re-estimated
+    with pytest.raises(Exception, match="task.ema"):
+        tiny_cfg.override({"task.ema": 0.0, "task.ema_standing_stats": 10})

@@ -228,6 +228,33 @@ def ema_update(G_ema: nn.Module, G: nn.Module, decay: float, step: int | None = 
         be.copy_(b)
 
 
+@torch.no_grad()
+def standing_batchnorm_stats(G: nn.Module, batches: int, batch_size: int, z_dim: int, noise: str,
+                             num_classes: int, seed: int, device) -> None:
+    """Re-estimate G's BatchNorm statistics as the plain average over ``batches`` batches of its own
+    forward passes in train mode (BigGAN's standing statistics, Brock et al. 2019), with z and
+    uniform labels from a generator seeded by ``seed`` (the global RNG is untouched). For the EMA of
+    G, whose statistics are otherwise copied from G: they belong to G's current weights, not to the
+    average, and the mismatch shows in pixels (docs/training.md)."""
+    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not bns:
+        return
+    gen = torch.Generator().manual_seed(seed)
+    momenta = [m.momentum for m in bns]
+    was = G.training
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # None: a cumulative average over the batches, not an exponential one
+    G.train()
+    for _ in range(batches):
+        z = sample_z(batch_size, z_dim, noise, gen, device)
+        y = torch.randint(num_classes, (batch_size,), generator=gen).to(device) if num_classes else None
+        G(z, y)
+    for m, momentum in zip(bns, momenta):
+        m.momentum = momentum
+    G.train(was)
+
+
 def g_output(cfg: Config, spec: DataSpec) -> str:
     """G's output activation: ``model.output``, where "auto" follows the data's scaling
     (tanh for [-1,1] pixels) and is linear for rows of numbers."""
@@ -263,6 +290,7 @@ class GANTask(Task):
         self.modules = {"G": self.G, "D": self.D} | ({"G_ema": self.G_ema} if self.G_ema is not None else {})
         self.optimizers = {"opt_g": self.opt_g, "opt_d": self.opt_d}
         self.d_wins_streak, self.warned = 0, False
+        self.steps_done, self.standing_at = 0, None
         # A fixed latent batch (and one row per class when conditional) shows progress on the same z.
         gen = torch.Generator().manual_seed(cfg.train.seed + 2)
         k = spec.num_classes
@@ -297,7 +325,18 @@ class GANTask(Task):
         stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync, fake, instance_noise, last_real)
         if self.G_ema is not None:
             ema_update(self.G_ema, self.G, self.t.ema, step)
+        self.steps_done = step + 1
         return stats
+
+    def before_snapshot(self) -> None:
+        """With ``task.ema_standing_stats``: the EMA's BatchNorm statistics re-estimated once per step
+        reached (ema_update copies G's over them at the next step, so training is unchanged)."""
+        n = self.t.ema_standing_stats
+        if not n or self.G_ema is None or self.standing_at == self.steps_done:
+            return
+        standing_batchnorm_stats(self.G_ema, n, self.cfg.train.batch_size, self.cfg.model.z_dim, self.cfg.model.noise,
+                                 self.spec.num_classes, self.cfg.train.seed + 3 + self.steps_done, self.device)
+        self.standing_at = self.steps_done
 
     def state(self) -> dict:
         return {"output": self.output}
