@@ -176,12 +176,12 @@ class ModelConfig:
             raise ConfigError(f"model.pack stacks samples along a convolutional D's channels; "
                               f"model.discriminator={self.discriminator!r} has none: use model.discriminator=dcgan "
                               "or model.pack=1.")
-        for name, net in (("g_extra_convs", self.generator), ("d_extra_convs", self.discriminator)):
+        for name, role, net in (("g_extra_convs", "generator", self.generator),
+                                ("d_extra_convs", "discriminator", self.discriminator)):
             _positive(getattr(self, name), f"model.{name}", allow_zero=True, most=64)
             if getattr(self, name) and net != "dcgan":
-                raise ConfigError(f"model.{name} adds convolutions to a dcgan network; the {name[0].upper()} here is "
-                                  f"{net!r}: set model.{'generator' if name[0] == 'g' else 'discriminator'}=dcgan "
-                                  f"or model.{name}=0.")
+                raise ConfigError(f"model.{name} adds convolutions to a dcgan network; the {role} here is "
+                                  f"{net!r}: set model.{role}=dcgan or model.{name}=0.")
         if self.pack_by_label and self.pack == 1:
             raise ConfigError("model.pack_by_label sorts the batch by label before D packs it; it needs "
                               "model.pack=2 (or more).")

@@ -167,9 +167,9 @@ def test_standing_stats_reach_the_checkpointed_ema_and_leave_training_alone(tiny
             task.step(feed, step)
             if step == 1:
                 rng = torch.get_rng_state()
-                task.before_snapshot()  # as a checkpoint after step 2 would
+                task.before_snapshot(2)  # as a checkpoint after step 2 would
                 assert torch.equal(rng, torch.get_rng_state())
-        task.before_snapshot()
+        task.before_snapshot(4)
         runs[n] = task
     plain, standing = runs[0], runs[20]
     for name in ("G", "D", "G_ema"):

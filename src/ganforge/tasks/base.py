@@ -82,10 +82,11 @@ class Task(ABC):
         """JSON-able facts a checkpoint's ``state.json`` records for rebuilding the sampler."""
         return {}
 
-    def before_snapshot(self) -> None:
-        """Called by the harness before it saves a checkpoint, writes a grid or evaluates: bring
-        state derived from the weights up to date (the GAN's EMA BatchNorm statistics); nothing by
-        default. Must not change any training RNG or anything the next step reads."""
+    def before_snapshot(self, step: int) -> None:
+        """Called by the harness before it saves a checkpoint, writes a grid or evaluates after
+        ``step`` steps: bring state derived from the weights up to date (the GAN's EMA BatchNorm
+        statistics); nothing by default. Must not change any training RNG or anything the next
+        step reads."""
 
     def extra_grids(self, step: int) -> list[str]:
         """Names of extra progress grids to keep after ``step`` steps, as ``samples/<name>.png``

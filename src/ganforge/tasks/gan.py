@@ -290,7 +290,7 @@ class GANTask(Task):
         self.modules = {"G": self.G, "D": self.D} | ({"G_ema": self.G_ema} if self.G_ema is not None else {})
         self.optimizers = {"opt_g": self.opt_g, "opt_d": self.opt_d}
         self.d_wins_streak, self.warned = 0, False
-        self.steps_done, self.standing_at = 0, None
+        self.standing_at = None  # the step whose EMA statistics were last re-estimated
         # A fixed latent batch (and one row per class when conditional) shows progress on the same z.
         gen = torch.Generator().manual_seed(cfg.train.seed + 2)
         k = spec.num_classes
@@ -325,18 +325,17 @@ class GANTask(Task):
         stats |= g_step(G, D, self.opt_g, z, y, self.obj, self.autocast, self.sync, fake, instance_noise, last_real)
         if self.G_ema is not None:
             ema_update(self.G_ema, self.G, self.t.ema, step)
-        self.steps_done = step + 1
         return stats
 
-    def before_snapshot(self) -> None:
+    def before_snapshot(self, step: int) -> None:
         """With ``task.ema_standing_stats``: the EMA's BatchNorm statistics re-estimated once per step
         reached (ema_update copies G's over them at the next step, so training is unchanged)."""
         n = self.t.ema_standing_stats
-        if not n or self.G_ema is None or self.standing_at == self.steps_done:
+        if not n or self.G_ema is None or self.standing_at == step:
             return
         standing_batchnorm_stats(self.G_ema, n, self.cfg.train.batch_size, self.cfg.model.z_dim, self.cfg.model.noise,
-                                 self.spec.num_classes, self.cfg.train.seed + 3 + self.steps_done, self.device)
-        self.standing_at = self.steps_done
+                                 self.spec.num_classes, self.cfg.train.seed + 3 + step, self.device)
+        self.standing_at = step
 
     def state(self) -> dict:
         return {"output": self.output}

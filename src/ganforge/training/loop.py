@@ -209,7 +209,7 @@ def quick_fid(task, t, monitor: Monitor, step: int) -> float:
     MNIST digits or Fashion-MNIST clothes), recorded in metrics.jsonl; returns the FID."""
     from ganforge.eval.quick import quick_metrics
 
-    task.before_snapshot()
+    task.before_snapshot(step)
     sampler = task.sampler().use_class_counts(task.spec.class_counts)  # as the run's checkpoints will sample
     m = quick_metrics(sampler, n=t.eval_samples, seed=t.seed, dataset=task.cfg.data.dataset)
     monitor.record({"step": step, "fid": round(m["fid"], 4), "classifier_score": round(m["classifier_score"], 4),

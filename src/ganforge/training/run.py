@@ -148,7 +148,7 @@ class Run:
     def save(self, task: Task, feed: Feed, step: int, name: str | None = None) -> Path:
         """A checkpoint of everything a bit-exact resume needs; ``name`` (e.g. "best") keeps
         a named snapshot beside the step-* ones."""
-        task.before_snapshot()
+        task.before_snapshot(step)
         position, rng = feed.state()
         state = {"kind": self.cfg.kind, "format": STATE_FORMAT, "world_size": feed.world_size,
                  "config": resumable(self.cfg).to_dict(),
@@ -167,7 +167,7 @@ class Run:
         (``samples/<name>.png`` alone when ``name`` is given: a task's extra grid)."""
         if not task.spec.is_image:
             return None
-        task.before_snapshot()
+        task.before_snapshot(step)
         imgs, nrow = task.preview()
         u8 = to_uint8_images(imgs.float().cpu(), self.cfg.data.scaling)
         if name is not None:
