@@ -46,3 +46,32 @@ def test_keep_freed_memory_leaves_a_users_malloc_setting(monkeypatch):
     monkeypatch.setattr(memory, "_done", False)
     monkeypatch.setenv("MALLOC_TOP_PAD_", "0")
     assert memory.keep_freed_memory() is False
+
+
+@pytest.mark.parametrize("user_threshold", [False, True])
+def test_keep_freed_memory_also_lifts_the_frozen_mmap_threshold(monkeypatch, user_threshold):
+    # mallopt(M_TOP_PAD) freezes glibc's dynamic mmap threshold, so it is set to glibc's largest
+    # (32 MB) too, unless the user set MALLOC_MMAP_THRESHOLD_ themselves.
+    import ctypes
+
+    import ganforge.memory as memory
+
+    calls = []
+
+    class FakeLibc:
+        @staticmethod
+        def mallopt(param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(memory, "_done", False)
+    monkeypatch.setattr(memory.sys, "platform", "linux")
+    monkeypatch.delenv("MALLOC_TOP_PAD_", raising=False)
+    if user_threshold:
+        monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1048576")
+    else:
+        monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    assert memory.keep_freed_memory(pad_mb=8) is True
+    expected = [(-2, 8 << 20)] + ([] if user_threshold else [(-3, 32 << 20)])
+    assert calls == expected
