@@ -100,38 +100,41 @@ PRESETS.add("mnist-cgan", Preset(
     ),
 ))
 
-# The README default (issue 20): mnist-cgan's recipe (the label enters G with z and D as 10 one-hot
-# input maps, EMA of G) cut to 7,000 steps. Measured on a quiet 2-core AVX-512 Intel Xeon: 35.1 ms
-# per step, 4 min 10 s wall (docs/training.md); 10,000 samples x 3 seeds: FID 0.79, classifier score
-# 9.49, recall 0.785, coverage 0.806, classes 9.6-10.5 %: every target of issue 20. A projection D
-# (model.projection=true; Miyato & Koyama 2018) learns faster at first (FID 2.6 vs 9.2 at 2,000 steps)
-# and ends with a better FID (0.54) and classifier score (9.84) at 7,000, but with recall 0.732,
-# below mnist-dcgan's 0.751, so it is an option (--set model.projection=true), not the default.
+# The README default (issue 20): mnist-cgan's conditional DCGAN (the label enters G with z and D as
+# 10 one-hot input maps, EMA of G) with one more 3x3 convolution block in G (at 14x14, before the
+# output layer) and in D (at 7x7, before its linear head), standing BatchNorm statistics for the
+# EMA of G, 4,000 steps. It was mnist-cgan's plain networks for 7,000 steps until a later session
+# (docs/training.md, "The default deepened"): on a 2-core AVX-512 AMD EPYC the deeper pair costs
+# ~1.3-1.5x per step but learns faster, so at 4,000 steps it trains in less time (the plain 7,000
+# took 6 min on that machine's slow days, over the 5 minutes) and is better on FID, recall and
+# coverage (classifier score 9.33-9.40 against 9.44). The plain pair with a projection D
+# (model.projection=true; Miyato & Koyama 2018) learns faster still but its recall (0.732) is
+# below mnist-dcgan's 0.751, so it stays an option. Measured time and 3-seed evaluation:
+# docs/training.md.
 PRESETS.add("mnist-quick", Preset(
-    summary="the README default: conditional DCGAN with an EMA of G (mnist-cgan's recipe, 7,000 steps); "
-            "good digits of every class in about 5 minutes on 2 CPU cores",
-    reference="Radford et al. 2015 (DCGAN), Mirza & Osindero 2014 (conditional GAN), Yazıcı et al. 2019 (EMA of G)",
+    summary="the README default: conditional DCGAN with one more conv block in G and D and an EMA of G "
+            "(4,000 steps); good digits of every class in about 5 minutes on 2 CPU cores",
+    reference="Radford et al. 2015 (DCGAN), Mirza & Osindero 2014 (conditional GAN), Yazıcı et al. 2019 (EMA of G), "
+              "Brock et al. 2019 (standing statistics)",
     config=replace(PRESETS.get("mnist-cgan").config, name="mnist-quick",
-                   train=replace(PRESETS.get("mnist-cgan").config.train, steps=7000)),
+                   model=replace(PRESETS.get("mnist-cgan").config.model, g_extra_convs=1, d_extra_convs=1),
+                   task=replace(PRESETS.get("mnist-cgan").config.task, ema_standing_stats=100),
+                   train=replace(PRESETS.get("mnist-cgan").config.train, steps=4000)),
 ))
 
-# Issue 20's "best preset overall": mnist-quick's recipe with one more 3x3 convolution block in G
-# (at 14x14, before the output layer) and in D (at 7x7, before its linear head), given the
-# 15-minute budget. The plain mnist-quick networks for 22,000 steps plateaued at FID 0.20-0.28
-# (four training runs; docs/training.md), their samples' within-class variance at 0.78-0.86x the
-# real digits'; D's extra block alone took a 1-thread run to 0.166 at 22,000 steps, both blocks to
-# 0.123 at 20,000 (within-class variance 0.97x). 20,000 steps of 40-44 ms on a 2-core AVX-512 AMD
-# EPYC (Zen 4) on a fast day. The EMA of G gets standing BatchNorm statistics (100 batches of its
-# own outputs before each checkpoint): with the statistics copied from G, the final checkpoint of
-# one run scored pixel C2ST 0.715 (the one before it 0.573); re-estimated, 0.535 and FID 0.113
+# Issue 20's "best preset overall": the default's recipe for the 15-minute budget (20,000 steps).
+# mnist-cgan's plain networks for 22,000 steps plateaued at FID 0.20-0.28 (four training runs;
+# docs/training.md), their samples' within-class variance at 0.78-0.86x the real digits'; D's extra
+# block alone took a 1-thread run to 0.166 at 22,000 steps, both blocks to 0.123 at 20,000
+# (within-class variance 0.97x). 20,000 steps of 40-44 ms on a 2-core AVX-512 AMD EPYC (Zen 4) on a
+# fast day. With the EMA's BatchNorm statistics copied from G, the final checkpoint of one run scored
+# pixel C2ST 0.715 (the one before it 0.573); re-estimated (standing statistics), 0.535 and FID 0.113
 # instead of 0.140. The measured wall time and the 3-seed evaluation are in docs/training.md.
 PRESETS.add("mnist-best", Preset(
-    summary="mnist-quick with one more convolution block in G and in D, trained for the 15-minute CPU budget "
-            "(20,000 steps): the best MNIST samples ganforge makes on 2 CPU cores",
+    summary="the default (mnist-quick) trained for the 15-minute CPU budget (20,000 steps): "
+            "the best MNIST samples ganforge makes on 2 CPU cores",
     reference=PRESETS.get("mnist-quick").reference,
     config=replace(PRESETS.get("mnist-quick").config, name="mnist-best",
-                   model=replace(PRESETS.get("mnist-quick").config.model, g_extra_convs=1, d_extra_convs=1),
-                   task=replace(PRESETS.get("mnist-quick").config.task, ema_standing_stats=100),
                    train=replace(PRESETS.get("mnist-quick").config.train, steps=20000)),
 ))
 
