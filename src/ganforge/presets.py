@@ -105,9 +105,9 @@ PRESETS.add("mnist-cgan", Preset(
 # output layer) and in D (at 7x7, before its linear head), standing BatchNorm statistics for the
 # EMA of G, 4,500 steps. It was mnist-cgan's plain networks for 7,000 steps until a later session
 # (docs/training.md, "The default deepened"): on a 2-core AVX-512 AMD EPYC the deeper pair costs
-# ~1.25-1.5x per step but learns faster, so at 4,500 steps it trains in less time (the plain 7,000
-# took 6 min on that machine's slow days, over the 5 minutes) and is better on FID, recall and
-# coverage for training seeds 0 and 1 (classifier score 9.47 / 9.27 against 9.44 / 9.46; at 4,000
+# 1.24-1.7x per step but learns faster, so 4,500 steps took 9-20 % less time than the plain 7,000
+# in the same hours (which took 6 min on that machine's slow days, over the 5 minutes) and are
+# better on FID, recall and coverage for training seeds 0 and 1 (classifier score 9.47 / 9.27 against 9.44 / 9.46; at 4,000
 # steps seed 1 fell to 9.10, too close to the target's 9.0). The plain pair with a projection D
 # (model.projection=true; Miyato & Koyama 2018) learns faster still but its recall (0.732) is
 # below mnist-dcgan's 0.751, so it stays an option. Measured time and 3-seed evaluation:

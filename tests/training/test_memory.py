@@ -50,8 +50,8 @@ def test_keep_freed_memory_leaves_a_users_malloc_setting(monkeypatch):
 
 @pytest.mark.parametrize("user_threshold", [False, True])
 def test_keep_freed_memory_also_lifts_the_frozen_mmap_threshold(monkeypatch, user_threshold):
-    # mallopt(M_TOP_PAD) freezes glibc's dynamic mmap threshold, so it is set to glibc's largest
-    # (32 MB) too, unless the user set MALLOC_MMAP_THRESHOLD_ themselves.
+    # mallopt(M_TOP_PAD) freezes glibc's dynamic mmap threshold, so it is set to the ceiling of that
+    # dynamic threshold (32 MB) too, unless the user set MALLOC_MMAP_THRESHOLD_ themselves.
     import ctypes
 
     import ganforge.memory as memory
