@@ -29,7 +29,7 @@ from ganforge.errors import ConfigError
 from ganforge.losses import D_LOSSES, G_LOSSES, PENALTIES, mode_seeking_term
 from ganforge.models import build_discriminator, build_generator, has_batchnorm
 from ganforge.models.diffaugment import attach_diffaugment
-from ganforge.models.noise import sample_z
+from ganforge.models.noise import sample_labels, sample_z
 from ganforge.optim import make_optimizer
 from ganforge.sampler import GeneratorSampler
 from ganforge.tasks.base import DataSpec, Task, fast_forwards, load_generator_net
@@ -248,8 +248,7 @@ def standing_batchnorm_stats(G: nn.Module, batches: int, batch_size: int, z_dim:
     G.train()
     for _ in range(batches):
         z = sample_z(batch_size, z_dim, noise, gen, device)
-        y = torch.randint(num_classes, (batch_size,), generator=gen).to(device) if num_classes else None
-        G(z, y)
+        G(z, sample_labels(batch_size, num_classes, gen, device))
     for m, momentum in zip(bns, momenta):
         m.momentum = momentum
     G.train(was)
