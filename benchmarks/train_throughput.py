@@ -13,10 +13,13 @@ The textbook's D draws its dropout masks with ``nn.Dropout``. Prints steady-stat
 with ``task.reuse_fake`` (one G forward per step, reused by both updates, as the reference
 loop and the PyTorch DCGAN example do) and without, with ``nn.Dropout`` and with
 ``FastDropout`` (the same Bernoulli masks drawn from cheaper random words; the preset's
-``model.dropout_masks=fast``). ``--profile`` adds where a step's time
+``model.dropout_masks=fast``), and with the fully connected products by oneDNN instead of
+torch's default (MKL's sgemm; the preset's ``model.matmul=onednn``: the same products, another
+library's kernels). ``--profile`` adds where a step's time
 goes (torch.profiler, self CPU time per op) and the fraction of this CPU's measured fp32
 matrix-multiply peak that the loop reaches (the matmul FLOPs the profiler counts per
-step, divided by the step time, over the GFLOP/s of a large square matmul).
+step, divided by the step time, over the GFLOP/s of a large square matmul by the faster of
+torch's ``@`` and oneDNN).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def reference_loop(cfg, images, steps: int, device: str = "cpu", warmup: int = W
     """img/s of the textbook loop over ``steps`` steps after ``warmup`` steps (the first
     batches pay for starting the DataLoader and the allocator)."""
     torch.manual_seed(0)
-    model = replace(cfg.model, dropout_masks="torch")  # the textbook's nn.Dropout
+    model = replace(cfg.model, dropout_masks="torch", matmul="torch")  # the textbook's nn.Dropout and nn.Linear
     G = build_generator(model, (1, 28, 28), 0, "tanh").to(device)
     D = build_discriminator(model, (1, 28, 28), 0).to(device)
     # The textbook optimizers: same algorithm and hyper-parameters, torch's default implementation.
@@ -129,11 +132,13 @@ def main():
     images, _ = load_mnist("train")
     import tempfile
 
-    torch_masks = {"model.dropout_masks": "torch"}
-    preset = {"task.reuse_fake": True, "model.dropout_masks": "fast"}  # the preset's step maths
+    torch_masks = {"model.dropout_masks": "torch", "model.matmul": "torch"}
+    fast_masks = {"task.reuse_fake": True, "model.dropout_masks": "fast", "model.matmul": "torch"}
+    preset = {"task.reuse_fake": True, "model.dropout_masks": "fast", "model.matmul": "onednn"}  # the preset's step
     variants = [("ganforge, fresh z for the G step, nn.Dropout", {"task.reuse_fake": False, **torch_masks}),
                 ("ganforge, reuse_fake, nn.Dropout", {"task.reuse_fake": True, **torch_masks}),
-                ("ganforge, reuse_fake, FastDropout (the preset)", preset)]
+                ("ganforge, reuse_fake, FastDropout", fast_masks),
+                ("ganforge, reuse_fake, FastDropout, oneDNN (the preset)", preset)]
     if args.bf16:
         variants.append(("ganforge, reuse_fake, FastDropout, bf16 autocast", {**preset, "train.bf16": True}))
     loops = [("reference (per-item Dataset + DataLoader)", lambda tmp: (reference_loop(cfg, images, args.steps), None))]
@@ -161,19 +166,28 @@ def main():
         profile_step(cfg, args.threads)
 
 
-def matmul_peak(n: int = 2048, reps: int = 10) -> float:
-    """GFLOP/s of an n×n fp32 matmul on the current threads (the practical peak)."""
+def matmul_peak(n: int = 2048, reps: int = 10) -> dict[str, float]:
+    """GFLOP/s of an n×n fp32 matmul on the current threads (the practical peak), by torch's
+    own ``@`` (MKL's sgemm on the CPU) and by oneDNN; the CPU's peak is the larger."""
+    from ganforge.models.layers import _ONEDNN_LINEAR
+
     a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+    ways = {"torch": lambda: a @ b}
+    if _ONEDNN_LINEAR is not None:
+        ways["oneDNN"] = lambda: _ONEDNN_LINEAR(a, b, None, "none", [], "")
+    peaks = {}
+    for name, mm in ways.items():
+        for _ in range(3):
+            mm()
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            mm()
+        peaks[name] = 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+    return peaks
 
 
-def profile_step(cfg, threads: int, steps: int = 100) -> None:
-    """Where the time of one GANTask step goes, and the share of the matmul peak it reaches."""
+def _step_profile(cfg, steps: int, profiled: int = 20):
+    """(seconds per step, profiler events over ``profiled`` steps) of a GANTask step after warm-up."""
     from torch.profiler import ProfilerActivity, profile
 
     from ganforge.data.batches import DeviceBatcher, Feed
@@ -192,15 +206,25 @@ def profile_step(cfg, threads: int, steps: int = 100) -> None:
         task.step(feed, i)
     step_s = (time.perf_counter() - t0) / steps
     with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
-        for i in range(20):
+        for i in range(profiled):
             task.step(feed, i)
-    events = prof.key_averages()
-    flops = sum(e.flops for e in events if e.flops) / 20
+    return step_s, prof.key_averages()
+
+
+def profile_step(cfg, threads: int, steps: int = 100) -> None:
+    """Where the time of one GANTask step goes, and the share of the matmul peak it reaches.
+    The profiler counts FLOPs only for torch's own mm/addmm, so they are counted on the same
+    step with ``model.matmul=torch`` (the same products)."""
+    step_s, events = _step_profile(cfg, steps)
+    _, torch_events = _step_profile(cfg.override({"model.matmul": "torch"}), 5)
+    flops = sum(e.flops for e in torch_events if e.flops) / 20
     total = sum(e.self_cpu_time_total for e in events)
-    peak = matmul_peak()
-    print(f"\nprofile: {step_s * 1e3:.1f} ms per step ({threads} threads); matmul FLOPs per step "
-          f"{flops / 1e9:.2f} G -> {flops / step_s / 1e9:.1f} GFLOP/s; fp32 matmul peak (2048^3) {peak:.1f} GFLOP/s; "
-          f"the loop reaches {100 * flops / step_s / 1e9 / peak:.0f} % of it")
+    peaks = matmul_peak()
+    peak = max(peaks.values())
+    print(f"\nprofile ({cfg.model.matmul} products): {step_s * 1e3:.1f} ms per step ({threads} threads); matmul "
+          f"FLOPs per step {flops / 1e9:.2f} G -> {flops / step_s / 1e9:.1f} GFLOP/s; fp32 matmul peak (2048^3) "
+          + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items())
+          + f" GFLOP/s; the loop reaches {100 * flops / step_s / 1e9 / peak:.0f} % of the larger")
     print(f"{'op (self CPU time)':<36} {'share':>6}")
     for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:12]:
         print(f"{e.key:<36} {100 * e.self_cpu_time_total / total:5.1f}%")

@@ -108,3 +108,120 @@ def test_fast_dropout_is_seeded_by_torch_and_found_as_dropout():
             if isinstance(m, nn.Dropout)} == {nn.Dropout}
     with pytest.raises(ConfigError, match="dropout_masks"):
         ModelConfig(dropout_masks="bits")
+
+
+onednn = pytest.mark.skipif(__import__("ganforge.models.layers", fromlist=["x"])._ONEDNN_LINEAR is None,
+                            reason="this torch has no oneDNN")
+
+
+def _twin_linears(n_in, n_out, seed=0):
+    from torch import nn
+
+    from ganforge.models.layers import OneDNNLinear
+
+    torch.manual_seed(seed)
+    ours = OneDNNLinear(n_in, n_out)
+    ref = nn.Linear(n_in, n_out)
+    ref.load_state_dict(ours.state_dict())  # the same parameters under the same names
+    return ours, ref
+
+
+@onednn
+@pytest.mark.parametrize("rows,n_in,n_out", [(128, 784, 1024), (64, 1024, 784), (5, 3, 7)])
+def test_onednn_linear_computes_nn_linears_output_and_gradients(rows, n_in, n_out):
+    ours, ref = _twin_linears(n_in, n_out)
+    x = torch.randn(rows, n_in)
+    g = torch.randn(rows, n_out)
+    results = []
+    for layer in (ours, ref):
+        xi = x.clone().requires_grad_()
+        y = layer(xi)
+        y.backward(g)
+        results.append((y.detach(), xi.grad, layer.weight.grad, layer.bias.grad))
+    assert results[0][0].grad_fn is None and ours(x).grad_fn.name() == "_OneDNNLinearFunctionBackward"
+    for a, b in zip(*results):  # the same products, another library's rounding
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item())
+
+
+@onednn
+def test_onednn_linear_skips_gradients_nobody_asked_for_and_supports_double_backward():
+    ours, ref = _twin_linears(20, 8)
+    ours.weight.requires_grad_(False)  # a frozen D in G's step
+    x = torch.randn(6, 20, requires_grad=True)
+    ours(x).sum().backward()
+    assert ours.weight.grad is None and ours.bias.grad is not None and x.grad is not None
+    ours.weight.requires_grad_(True)
+    # R1 / gradient penalty: the gradient of a gradient norm with respect to the weights.
+    for layer in (ours, ref):
+        xi = x.detach().requires_grad_()
+        (gx,) = torch.autograd.grad(torch.tanh(layer(xi)).sum(), xi, create_graph=True)
+        gx.pow(2).sum().backward()
+    assert torch.allclose(ours.weight.grad, ref.weight.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_onednn_linear_falls_back_to_f_linear_where_onednn_does_not_apply():
+    ours, ref = _twin_linears(6, 4)
+    x3 = torch.randn(2, 3, 6)  # not a batch of rows
+    assert torch.equal(ours(x3), ref(x3))
+    x64 = torch.randn(5, 6, dtype=torch.float64)
+    assert torch.equal(ours.double()(x64), ref.double()(x64))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert ours.float()(torch.randn(5, 6)).dtype == torch.bfloat16
+
+
+def test_matmul_option_builds_onednn_layers_that_load_nn_linear_state():
+    from torch import nn
+
+    from ganforge.models.layers import OneDNNLinear
+
+    for build in (lambda m: build_discriminator(ModelConfig(matmul=m), (1, 28, 28), 0),
+                  lambda m: build_generator(ModelConfig(matmul=m), (1, 28, 28), 10, "tanh")):
+        torch.manual_seed(0)
+        plain, fast = build("torch"), build("onednn")
+        assert {type(m) for m in plain.modules() if isinstance(m, nn.Linear)} == {nn.Linear}
+        assert {type(m) for m in fast.modules() if isinstance(m, nn.Linear)} == {OneDNNLinear}
+        fast.load_state_dict(plain.state_dict())  # checkpoints move between the two
+    D = build_discriminator(ModelConfig(matmul="onednn", spectral_norm=True), (1, 28, 28), 0)
+    D(torch.randn(4, 1, 28, 28)).sum().backward()
+    assert all(p.grad is not None for p in D.parameters() if p.requires_grad)
+    with pytest.raises(ConfigError, match="model.matmul"):
+        ModelConfig(matmul="blas")
+
+
+@onednn
+def test_training_steps_with_onednn_products_follow_the_torch_products():
+    """Ten GAN steps (D then G, Adam) both ways from the same start: the same maths, so the
+    first step's gradients agree to fp32 rounding and the losses stay together."""
+    runs = {}
+    for m in ("torch", "onednn"):
+        torch.manual_seed(0)
+        G = build_generator(ModelConfig(matmul=m, d_dropout=0.0), (1, 28, 28), 0, "tanh")
+        D = build_discriminator(ModelConfig(matmul=m, d_dropout=0.0), (1, 28, 28), 0)
+        opt_g = torch.optim.Adam(G.parameters(), 2e-4, (0.5, 0.999))
+        opt_d = torch.optim.Adam(D.parameters(), 2e-4, (0.5, 0.999))
+        gen = torch.Generator().manual_seed(1)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        losses, first_grads = [], []
+        for _ in range(10):
+            real = torch.rand(32, 1, 28, 28, generator=gen) * 2 - 1
+            fake = G(torch.randn(32, 100, generator=gen))
+            d_loss = bce(D(real), torch.ones(32)) + bce(D(fake.detach()), torch.zeros(32))
+            opt_d.zero_grad()
+            d_loss.backward()
+            first_grads = first_grads or [p.grad.clone() for p in D.parameters()]
+            opt_d.step()
+            g_loss = bce(D(fake), torch.ones(32))
+            opt_g.zero_grad()
+            g_loss.backward()
+            if len(first_grads) == len(list(D.parameters())):
+                first_grads += [p.grad.clone() for p in G.parameters()]
+            opt_g.step()
+            losses += [d_loss.item(), g_loss.item()]
+        runs[m] = losses, first_grads
+    (l1, g1), (l2, g2) = runs["torch"], runs["onednn"]
+    assert len(g1) == len(g2) > 10
+    for a, b in zip(g1, g2):  # (the biases before BatchNorm have gradients of rounding noise, ~1e-11)
+        assert (a - b).norm() <= 1e-4 * b.norm() + 1e-7
+    # Not the parameters: Adam's first steps are about lr x sign(gradient), so an element whose
+    # gradient is rounding noise (the biases before BatchNorm) moves either way.
+    assert max(abs(a - b) for a, b in zip(l1, l2)) < 1e-4

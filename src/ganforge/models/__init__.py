@@ -20,13 +20,13 @@ DISCRIMINATORS: Registry = Registry("discriminator")
 @GENERATORS.register("mlp")
 def _mlp_g(cfg: ModelConfig, img_shape, num_classes: int, output: str) -> nn.Module:
     return MLPGenerator(cfg.z_dim, img_shape, cfg.g_hidden, num_classes, cfg.g_dropout, cfg.g_batchnorm, output,
-                        cfg.dropout_masks)
+                        cfg.dropout_masks, cfg.matmul)
 
 
 @DISCRIMINATORS.register("mlp")
 def _mlp_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
     return MLPDiscriminator(img_shape, cfg.d_hidden, num_classes, cfg.d_dropout, cfg.spectral_norm, cfg.d_batchnorm,
-                            cfg.dropout_masks)
+                            cfg.dropout_masks, cfg.matmul)
 
 
 @GENERATORS.register("dcgan")

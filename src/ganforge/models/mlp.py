@@ -9,16 +9,18 @@ import math
 import torch
 from torch import nn
 
-from ganforge.models.layers import check_labels, dropout_layer, maybe_sn, one_hot, output_layer
+from ganforge.models.layers import check_labels, dropout_layer, linear_layer, maybe_sn, one_hot, output_layer
 
 
 def hidden_stack(width: int, hidden, *, batchnorm: bool, dropout: float,
-                 spectral_norm: bool = False, dropout_masks: str = "torch") -> tuple[list[nn.Module], int]:
+                 spectral_norm: bool = False, dropout_masks: str = "torch",
+                 matmul: str = "torch") -> tuple[list[nn.Module], int]:
     """Linear (+ BatchNorm) + LeakyReLU(0.2) (+ Dropout) per hidden width; returns the layers
-    and the last width. ``dropout_masks``: "torch" (``nn.Dropout``) or "fast" (``FastDropout``)."""
+    and the last width. ``dropout_masks``: "torch" (``nn.Dropout``) or "fast" (``FastDropout``);
+    ``matmul``: "torch" (``nn.Linear``) or "onednn" (``OneDNNLinear``)."""
     layers: list[nn.Module] = []
     for h in hidden:
-        layers.append(maybe_sn(nn.Linear(width, h), spectral_norm))
+        layers.append(maybe_sn(linear_layer(width, h, matmul), spectral_norm))
         if batchnorm:
             layers.append(nn.BatchNorm1d(h))
         layers.append(nn.LeakyReLU(0.2))
@@ -36,12 +38,13 @@ class MLPGenerator(nn.Module):
     """
 
     def __init__(self, z_dim: int, out_shape: tuple[int, ...], hidden=(256, 512, 1024), num_classes: int = 0,
-                 dropout: float = 0.0, batchnorm: bool = False, output: str = "tanh", dropout_masks: str = "torch"):
+                 dropout: float = 0.0, batchnorm: bool = False, output: str = "tanh", dropout_masks: str = "torch",
+                 matmul: str = "torch"):
         super().__init__()
         self.z_dim, self.num_classes, self.img_shape = z_dim, num_classes, tuple(out_shape)
         layers, width = hidden_stack(z_dim + num_classes, hidden, batchnorm=batchnorm, dropout=dropout,
-                                     dropout_masks=dropout_masks)
-        layers += [nn.Linear(width, math.prod(out_shape)), output_layer(output)]
+                                     dropout_masks=dropout_masks, matmul=matmul)
+        layers += [linear_layer(width, math.prod(out_shape), matmul), output_layer(output)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -56,13 +59,14 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, in_shape: tuple[int, ...], hidden=(1024, 512, 256), num_classes: int = 0,
                  dropout: float = 0.3, spectral_norm: bool = False, batchnorm: bool = False,
-                 dropout_masks: str = "torch"):
+                 dropout_masks: str = "torch", matmul: str = "torch"):
         super().__init__()
         self.num_classes, self.img_shape = num_classes, tuple(in_shape)
         layers, width = hidden_stack(math.prod(in_shape) + num_classes, hidden, batchnorm=batchnorm,
-                                     dropout=dropout, spectral_norm=spectral_norm, dropout_masks=dropout_masks)
+                                     dropout=dropout, spectral_norm=spectral_norm, dropout_masks=dropout_masks,
+                                     matmul=matmul)
         self.features = nn.Sequential(*layers)
-        self.head = maybe_sn(nn.Linear(width, 1), spectral_norm)
+        self.head = maybe_sn(linear_layer(width, 1, matmul), spectral_norm)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         check_labels(y, self.num_classes, "this discriminator")
