@@ -1,5 +1,3 @@
-import sys
+from ganforge.cli import entry
 
-from ganforge.cli import main
-
-sys.exit(main())
+entry()
