@@ -14,8 +14,9 @@ with ``task.reuse_fake`` (one G forward per step, reused by both updates, as the
 loop and the PyTorch DCGAN example do) and without, with ``nn.Dropout`` and with
 ``FastDropout`` (the same Bernoulli masks drawn from cheaper random words; the preset's
 ``model.dropout_masks=fast``), and with the fully connected products by oneDNN instead of
-torch's default (MKL's sgemm; the preset's ``model.matmul=onednn``: the same products, another
-library's kernels). ``--profile`` adds where a step's time
+torch's default (MKL's sgemm): the same products, another library's kernels. The preset's
+``model.matmul=auto`` takes oneDNN on AMD CPUs and MKL elsewhere; the row it picks on this
+machine says "(the preset here)". ``--profile`` adds where a step's time
 goes (torch.profiler, self CPU time per op) and the fraction of this CPU's measured fp32
 matrix-multiply peak that the loop reaches (the matmul FLOPs the profiler counts per
 step, divided by the step time, over the GFLOP/s of a large square matmul by the faster of
@@ -37,6 +38,7 @@ from PIL import Image
 
 from ganforge.data.mnist import load_mnist
 from ganforge.models import build_discriminator, build_generator
+from ganforge.models.layers import resolve_matmul
 from ganforge.presets import preset_config
 from ganforge.training import train
 
@@ -134,11 +136,13 @@ def main():
 
     torch_masks = {"model.dropout_masks": "torch", "model.matmul": "torch"}
     fast_masks = {"task.reuse_fake": True, "model.dropout_masks": "fast", "model.matmul": "torch"}
-    preset = {"task.reuse_fake": True, "model.dropout_masks": "fast", "model.matmul": "onednn"}  # the preset's step
+    onednn = {**fast_masks, "model.matmul": "onednn"}
+    preset = {**fast_masks, "model.matmul": "auto"}  # the preset's step
+    here = resolve_matmul("auto")
     variants = [("ganforge, fresh z for the G step, nn.Dropout", {"task.reuse_fake": False, **torch_masks}),
                 ("ganforge, reuse_fake, nn.Dropout", {"task.reuse_fake": True, **torch_masks}),
-                ("ganforge, reuse_fake, FastDropout", fast_masks),
-                ("ganforge, reuse_fake, FastDropout, oneDNN (the preset)", preset)]
+                ("ganforge, reuse_fake, FastDropout, MKL" + " (the preset here)" * (here == "torch"), fast_masks),
+                ("ganforge, reuse_fake, FastDropout, oneDNN" + " (the preset here)" * (here == "onednn"), onednn)]
     if args.bf16:
         variants.append(("ganforge, reuse_fake, FastDropout, bf16 autocast", {**preset, "train.bf16": True}))
     loops = [("reference (per-item Dataset + DataLoader)", lambda tmp: (reference_loop(cfg, images, args.steps), None))]
@@ -155,12 +159,12 @@ def main():
     print(f"mnist-mlp, batch {cfg.train.batch_size}, {args.steps} steps after {WARMUP} warm-up steps, "
           f"{args.threads} threads, {args.rounds} round(s), load average {os.getloadavg()[0]:.1f}; steady-state "
           f"img/s (real images seen by D per second); a ganforge run also pays a fixed set-up/finish cost (last column)")
-    print(f"{'loop (median over rounds)':<50} {'img/s':>8} {'ratio':>6} {'ratios per round':>24} {'ms/step':>8} {'fixed s':>8}")
+    print(f"{'loop (median over rounds)':<62} {'img/s':>8} {'ratio':>6} {'ratios per round':>24} {'ms/step':>8} {'fixed s':>8}")
     for name, _ in loops:
         ips = statistics.median(r[0] for r in results[name])
         ratios = [r[0] / f for r, f in zip(results[name], ref)]
         fixed = [r[1] for r in results[name] if r[1] is not None]
-        print(f"{name:<50} {ips:8.0f} {statistics.median(ratios):6.2f} {' '.join(f'{x:.2f}' for x in ratios):>24} "
+        print(f"{name:<62} {ips:8.0f} {statistics.median(ratios):6.2f} {' '.join(f'{x:.2f}' for x in ratios):>24} "
               f"{1e3 * cfg.train.batch_size / ips:8.2f} {f'{statistics.median(fixed):8.2f}' if fixed else ''}")
     if args.profile:
         profile_step(cfg, args.threads)
@@ -221,7 +225,7 @@ def profile_step(cfg, threads: int, steps: int = 100) -> None:
     total = sum(e.self_cpu_time_total for e in events)
     peaks = matmul_peak()
     peak = max(peaks.values())
-    print(f"\nprofile ({cfg.model.matmul} products): {step_s * 1e3:.1f} ms per step ({threads} threads); matmul "
+    print(f"\nprofile ({resolve_matmul(cfg.model.matmul)} products): {step_s * 1e3:.1f} ms per step ({threads} threads); matmul "
           f"FLOPs per step {flops / 1e9:.2f} G -> {flops / step_s / 1e9:.1f} GFLOP/s; fp32 matmul peak (2048^3) "
           + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items())
           + f" GFLOP/s; the loop reaches {100 * flops / step_s / 1e9 / peak:.0f} % of the larger")

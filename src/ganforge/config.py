@@ -152,7 +152,8 @@ class ModelConfig:
     # masks from torch's int64 stream, ganforge.models.layers.FastDropout; other masks per seed).
     dropout_masks: str = "torch"
     # How the MLP networks' fully connected layers multiply on the CPU: "torch" (nn.Linear: MKL's
-    # sgemm) or "onednn" (the same products by oneDNN, ganforge.models.layers.OneDNNLinear).
+    # sgemm), "onednn" (the same products by oneDNN, ganforge.models.layers.OneDNNLinear) or
+    # "auto" (oneDNN on AMD CPUs, where MKL runs at half speed; torch elsewhere).
     matmul: str = "torch"
     output: str = "auto"  # G's output activation: auto (= data.scaling), tanh, sigmoid, none
     upsample: str = "transpose"  # conv G: "transpose" or "nearest" (nearest + conv, no checkerboard)
@@ -171,7 +172,7 @@ class ModelConfig:
         _choice(self.output, "model.output", ("auto", "tanh", "sigmoid", "none"))
         _choice(self.upsample, "model.upsample", ("transpose", "nearest"))
         _choice(self.dropout_masks, "model.dropout_masks", ("torch", "fast"))
-        _choice(self.matmul, "model.matmul", ("torch", "onednn"))
+        _choice(self.matmul, "model.matmul", ("torch", "onednn", "auto"))
         _positive(self.z_dim, "model.z_dim", most=MAX_WIDTH)
         _positive(self.width, "model.width", most=MAX_WIDTH)
         _positive(self.g_width, "model.g_width", allow_zero=True, most=MAX_WIDTH)

@@ -28,7 +28,7 @@ PRESETS.add("mnist-mlp", Preset(
         data=DataConfig(dataset="mnist"),
         model=ModelConfig(generator="mlp", discriminator="mlp", z_dim=100, g_hidden=(256, 512, 1024),
                           d_hidden=(1024, 512, 256), d_dropout=0.3, g_batchnorm=True, dropout_masks="fast",
-                          matmul="onednn"),
+                          matmul="auto"),
         # EMA of G: the speckle of single-G samples averages out (FID, n = 2,000, at 4,000 steps: 22.0
         # without, 16.1 with). reuse_fake: one G forward per step as in the PyTorch DCGAN example, and
         # dropout_masks=fast (the same Bernoulli masks, cheaper to draw): a cheaper step, so more steps

@@ -17,7 +17,7 @@ def hidden_stack(width: int, hidden, *, batchnorm: bool, dropout: float,
                  matmul: str = "torch") -> tuple[list[nn.Module], int]:
     """Linear (+ BatchNorm) + LeakyReLU(0.2) (+ Dropout) per hidden width; returns the layers
     and the last width. ``dropout_masks``: "torch" (``nn.Dropout``) or "fast" (``FastDropout``);
-    ``matmul``: "torch" (``nn.Linear``) or "onednn" (``OneDNNLinear``)."""
+    ``matmul``: "torch" (``nn.Linear``), "onednn" (``OneDNNLinear``) or "auto" (``layers.resolve_matmul``)."""
     layers: list[nn.Module] = []
     for h in hidden:
         layers.append(maybe_sn(linear_layer(width, h, matmul), spectral_norm))
