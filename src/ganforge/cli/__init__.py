@@ -165,7 +165,7 @@ def entry() -> None:
     and closed every file; what is skipped is the interpreter's and the C++ libraries' teardown,
     where gloo now and then aborts the process ("terminate called without an active exception",
     SIGABRT) after ganforge's last line was printed: 2 of 14 runs of ``tests/training`` (25 tests,
-    8 of them with two ranks) on 2026-12-03, and CI once before; torch's issue tracker has the
+    6 of them with two ranks) on 2026-12-03, and CI once before; torch's issue tracker has the
     same message at exit (pytorch#190489).
     A finished run must not report a crash to torchrun."""
     code = main()
