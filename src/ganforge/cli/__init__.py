@@ -164,9 +164,10 @@ def entry() -> None:
     ``os._exit`` once its output is flushed. By then training has destroyed the process group
     and closed every file; what is skipped is the interpreter's and the C++ libraries' teardown,
     where gloo now and then aborts the process ("terminate called without an active exception",
-    SIGABRT) after ganforge's last line was printed: 2 of 14 runs of ``tests/training`` (25 tests,
-    6 of them with two ranks) on 2026-12-03, and CI once before; torch's issue tracker has the
-    same message at exit (pytorch#190489).
+    SIGABRT) after ganforge's last line was printed: 2 of 35 runs of ``tests/training`` (25 tests,
+    6 of them with two ranks) on 2026-12-03, and in CI; torch's issue tracker has the same
+    message at exit (pytorch#190489). Rare and timing-dependent, so no backtrace was caught; the
+    reason for this exit is where the message appeared, not a count of runs.
     A finished run must not report a crash to torchrun."""
     code = main()
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
