@@ -150,13 +150,11 @@ def test_bf16_runs_and_warns_only_where_the_cpu_emulates_it(tiny_cfg, tmp_path, 
 
 
 def test_the_start_event_names_the_library_that_auto_picked(tiny_cfg, tmp_path, monkeypatch):
-    import ganforge.training.loop as loop
     from ganforge.models import layers
 
     for vendor, library in (("AuthenticAMD", "oneDNN" if layers._ONEDNN_LINEAR is not None else "torch's default"),
                             ("GenuineIntel", "torch's default")):
         monkeypatch.setattr(layers, "cpu_vendor", lambda *_, v=vendor: v)
-        monkeypatch.setattr(loop, "cpu_vendor", lambda *_, v=vendor: v)
         run = train(tiny_cfg.override({"model.matmul": "auto", "train.steps": 2}), runs_root=tmp_path / vendor, quiet=True)
         start = json.loads((run.run_dir / "events.jsonl").read_text().splitlines()[0])
         assert start["kind"] == "start"

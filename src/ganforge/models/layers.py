@@ -135,6 +135,14 @@ def resolve_matmul(matmul: str) -> str:
     return "onednn" if _ONEDNN_LINEAR is not None and cpu_vendor() == "AuthenticAMD" else "torch"
 
 
+def matmul_record(*nets: nn.Module) -> str:
+    """For a run's log: which library multiplies these built networks' fully connected layers on
+    the CPU (read from the layers themselves, so a family that ignores ``model.matmul`` is not
+    credited with oneDNN) and the CPU vendor that ``"auto"`` went by."""
+    library = "oneDNN" if any(isinstance(m, OneDNNLinear) for net in nets for m in net.modules()) else "torch's default"
+    return f"fully connected products by {library} (model.matmul=auto, CPU vendor {cpu_vendor() or 'unknown'})"
+
+
 def linear_layer(width_in: int, width_out: int, matmul: str = "torch") -> nn.Module:
     """``nn.Linear`` (``matmul="torch"``), the same layer with oneDNN's products (``"onednn"``),
     or whichever of the two is faster on this CPU's vendor (``"auto"``, :func:`resolve_matmul`)."""

@@ -21,7 +21,7 @@ from ganforge.data.training import training_data
 from ganforge.devices import require_device
 from ganforge.errors import ConfigError
 from ganforge.memory import keep_freed_memory
-from ganforge.models.layers import cpu_vendor, resolve_matmul
+from ganforge.models.layers import matmul_record
 from ganforge.tasks import get_task
 from ganforge.training.dist import Dist, from_environment, meet_before_exit, shutdown
 from ganforge.training.monitor import Monitor, plot_losses
@@ -96,8 +96,7 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
     monitor = Monitor(run.dir, t.steps, start, task.images_per_step, task.progress, quiet, dist, sink)
     products = ""
     if cfg.model.matmul == "auto" and device.type == "cpu":  # which library "auto" picked here, for the record
-        library = {"onednn": "oneDNN", "torch": "torch's default"}[resolve_matmul("auto")]
-        products = f", fully connected products by {library} (model.matmul=auto, CPU vendor {cpu_vendor() or 'unknown'})"
+        products = ", " + matmul_record(*task.modules.values())
     monitor.event(start, "resume" if resume is not None else "start",
                   f"{cfg.name} ({cfg.kind}) on {dist.world_size} process(es), device {device}{products}")
     if t.bf16 and device.type == "cpu" and not cpu_has_native_bf16():
