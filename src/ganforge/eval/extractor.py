@@ -172,7 +172,9 @@ def load_extractor(
         model.load_state_dict(load_file(str(path)))
     except Exception as exc:  # safetensors raises several types for corrupt files
         raise CheckpointError(f"could not read the extractor weights {path} ({exc}); reinstall ganforge") from exc
-    model.eval()
+    # Channels-last: oneDNN's convolutions read and write NHWC without reordering, 1.4x faster
+    # for the extraction of 10k digits (the same features within 2e-6; docs/evaluation.md, "Speed").
+    model.eval().to(memory_format=torch.channels_last)
     ext = Extractor(model=model, sha256=digest, meta=meta, dataset=dataset)
     _CACHE[key] = ext
     return ext
@@ -195,14 +197,19 @@ def to_model_input(images: np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def extract(
-    images: np.ndarray, extractor: Extractor | None = None, batch_size: int = 1000
+    images: np.ndarray, extractor: Extractor | None = None, batch_size: int = 128
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Features (N,128) float64 and class probabilities (N,10) float64 of uint8 images."""
+    """Features (N,128) float64 and class probabilities (N,10) float64 of uint8 images.
+
+    Batches of 128: a batch's activations (128 x 32 x 28 x 28 floats, 13 MB) stay in cache,
+    where batches of 1,000 (100 MB per layer) made every BatchNorm, ReLU and pooling pass go to
+    memory: 10k digits in 2.2 s instead of 6.2 s on 2 threads (docs/evaluation.md, "Speed")."""
     ext = extractor or load_extractor()
     x = to_model_input(images)
     feats, probs = [], []
     for i in range(0, len(x), batch_size):
-        f, logits = ext.model.features_and_logits(x[i : i + batch_size])
+        batch = x[i : i + batch_size].contiguous(memory_format=torch.channels_last)
+        f, logits = ext.model.features_and_logits(batch)
         feats.append(f.double())
         probs.append(torch.softmax(logits.double(), dim=1))
     if not feats:
