@@ -276,6 +276,10 @@ class TrainConfig:
     eval_every: int = 0  # every N steps: a cheap FID (MNIST extractor) -> metrics.jsonl; keeps checkpoints/best
     eval_samples: int = 2000  # samples per cheap FID
     early_stop: int = 0  # stop after this many evaluations without a better FID (0 = never)
+    # Stop (with a checkpoint, grid and plot, as at the last step) once the training loop has run this
+    # many minutes, counted from its first step (0 = never): a recipe's time on any machine, fewer
+    # steps where the CPU is slower. A resumed run gets the same budget again.
+    max_minutes: float = 0.0
     tensorboard: bool = False  # also write the metrics and grids as TensorBoard events (extra ganforge[tensorboard])
 
     def __post_init__(self):
@@ -286,6 +290,7 @@ class TrainConfig:
         for name in ("eval_every", "early_stop"):
             _positive(getattr(self, name), f"train.{name}", allow_zero=True)
         _positive(self.threads, "train.threads (0 = torch's default)", allow_zero=True, most=1024)
+        _positive(self.max_minutes, "train.max_minutes (0 = no time limit)", allow_zero=True)
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"train.seed must be in 0..{MAX_SEED} (64-bit), got {self.seed}.")
         if not DEVICE_PATTERN.fullmatch(self.device):

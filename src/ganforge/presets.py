@@ -121,7 +121,10 @@ PRESETS.add("mnist-quick", Preset(
     config=replace(PRESETS.get("mnist-cgan").config, name="mnist-quick",
                    model=replace(PRESETS.get("mnist-cgan").config.model, g_extra_convs=1, d_extra_convs=1),
                    task=replace(PRESETS.get("mnist-cgan").config.task, ema_standing_stats=100),
-                   train=replace(PRESETS.get("mnist-cgan").config.train, steps=4500)),
+                   # At most 5 minutes of training on any machine: a slower CPU stops earlier (the
+                   # 2-core Intel Xeon that did the 4,500 steps in 3 min 39 s one morning needed 5 min 7 s
+                   # that afternoon; FID 1.03 / classifier score 9.17 at 3,500 steps, docs/training.md).
+                   train=replace(PRESETS.get("mnist-cgan").config.train, steps=4500, max_minutes=5.0)),
 ))
 
 # Issue 20's "best preset overall": the default's recipe for the 15-minute budget (20,000 steps).
@@ -137,7 +140,7 @@ PRESETS.add("mnist-best", Preset(
             "the best MNIST samples ganforge makes on 2 CPU cores",
     reference=PRESETS.get("mnist-quick").reference,
     config=replace(PRESETS.get("mnist-quick").config, name="mnist-best",
-                   train=replace(PRESETS.get("mnist-quick").config.train, steps=20000)),
+                   train=replace(PRESETS.get("mnist-quick").config.train, steps=20000, max_minutes=0.0)),
 ))
 
 PRESETS.add("mnist-wgan", Preset(

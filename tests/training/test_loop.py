@@ -161,3 +161,30 @@ def test_the_start_event_names_the_library_that_auto_picked(tiny_cfg, tmp_path, 
         assert start["message"].endswith(f"fully connected products by {library} (model.matmul=auto, CPU vendor {vendor})")
     plain = train(tiny_cfg.override({"train.steps": 2}), runs_root=tmp_path / "plain", quiet=True)
     assert "products" not in (plain.run_dir / "events.jsonl").read_text().splitlines()[0]
+
+
+def test_max_minutes_stops_with_a_checkpoint_and_says_so(tiny_cfg, tmp_path, monkeypatch):
+    # The loop's clock reads one minute later at each look (before the first step, then after
+    # each step), so a 2.5-minute budget is spent after the third step, whatever the machine's speed.
+    import itertools
+
+    import ganforge.training.loop as loop
+
+    minutes = itertools.count()
+    monkeypatch.setattr(loop, "clock", lambda: 60.0 * next(minutes))
+    r = train(tiny_cfg.override({"train.steps": 50, "train.max_minutes": 2.5}), runs_root=tmp_path, quiet=True)
+    assert r.step == 3 and r.time_limited and not r.interrupted and not r.early_stopped
+    assert resolve(r.run_dir).name == "step-0000003"  # the last step is checkpointed, as at the end of a run
+    events = [json.loads(line) for line in (r.run_dir / "events.jsonl").read_text().splitlines()]
+    limit = [e for e in events if e["kind"] == "time_limit"]
+    assert len(limit) == 1 and "step 3 of 50" in limit[0]["message"] and events[-1]["kind"] == "finish"
+    from ganforge.report.rundata import load_run
+
+    assert load_run(r.run_dir).status == "stopped at the time limit (train.max_minutes)"
+
+
+def test_max_minutes_zero_trains_every_step_and_negative_is_refused(tiny_cfg, tmp_path):
+    r = train(tiny_cfg.override({"train.steps": 3, "train.max_minutes": 0.0}), runs_root=tmp_path, quiet=True)
+    assert r.step == 3 and not r.time_limited
+    with pytest.raises(ConfigError, match="train.max_minutes"):
+        tiny_cfg.override({"train.max_minutes": -1.0})

@@ -15,7 +15,7 @@ from ganforge.report.rundata import EVAL_ROW_KEYS, RunData
 #: Statistics drawn on their own panel (and how they are called), whatever the family.
 OUTPUTS = {"d_real": "D(x)", "d_fake": "D(G(z))", "elbo": "ELBO (nats)"}
 #: Events marked on a single run's curves.
-MARKED_EVENTS = ("resume", "early_stop", "signal", "diverged")
+MARKED_EVENTS = ("resume", "early_stop", "signal", "time_limit", "diverged")
 
 
 def _plt():

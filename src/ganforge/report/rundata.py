@@ -105,6 +105,8 @@ class RunData:
                 return "stopped early"
             if "signal" in last:
                 return "stopped by a signal"
+            if "time_limit" in last:
+                return "stopped at the time limit (train.max_minutes)"
             return "finished"
         return "running, or killed" if last else "unknown"
 

@@ -1,7 +1,7 @@
 """One readable training loop for every model family: ``train(config)``.
 
 The loop owns the run (directory, ``config.json``, resume), the cadence of logs, grids,
-checkpoints and evaluations, the signals, the NaN stop and the early stop. What one step
+checkpoints and evaluations, the signals, the NaN stop, the early stop and the time budget. What one step
 *does* belongs to the model family's task (``ganforge.tasks``): the loop never names a
 family. Its shape follows nanoGPT's ``train.py`` (set up, then one loop you can read top
 to bottom) and stylegan2-ada's ``training_loop.py`` (the loop never knows the loss maths).
@@ -9,6 +9,7 @@ to bottom) and stylegan2-ada's ``training_loop.py`` (the loop never knows the lo
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class RunResult:
     step: int
     interrupted: bool = False
     early_stopped: bool = False
+    time_limited: bool = False  # stopped by train.max_minutes before train.steps
     main: bool = True  # False on the ranks that write nothing (their paths are None)
 
 
@@ -106,6 +108,7 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
     best = BestTracker(t.early_stop)
     step, stop = start, NO_STOP
     task.train_mode()
+    deadline = clock() + 60 * t.max_minutes if t.max_minutes else None
     try:
         with StopSignals() as signals:
             while step < t.steps:
@@ -132,7 +135,9 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
                         stop = EARLY_STOP
                 # With several ranks, agreeing costs a host sync: do it where the loop syncs anyway.
                 if not dist.active or at_log or at_eval:
-                    stop = dist.agree_max(max(stop, SIGNAL if signals.requested else NO_STOP))
+                    late = deadline is not None and clock() >= deadline
+                    stop = dist.agree_max(max(stop, SIGNAL if signals.requested else NO_STOP,
+                                              TIME_LIMIT if late else NO_STOP))
                     if stop:
                         break
         log(monitor, task, run, step)
@@ -141,6 +146,10 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
                                               f"evaluations (best {best.fid:.2f}, kept in checkpoints/best).", show=True)
         if stop == SIGNAL:
             monitor.event(step, "signal", f"stopped by signal at step {step}; writing a checkpoint.", show=True)
+        if stop == TIME_LIMIT:
+            monitor.event(step, "time_limit", f"stopped at step {step} of {t.steps}: the time budget train.max_minutes="
+                                              f"{t.max_minutes:g} is spent (ganforge train --resume RUN continues; "
+                                              "--set train.max_minutes=0 trains every step).", show=True)
         grid = None
         if dist.is_main:
             if run.last_good is None or not run.last_good.name.endswith(f"{step:07d}"):
@@ -158,10 +167,11 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
         curve = plot_losses(run.dir / "metrics.jsonl", run.dir / "loss_curve.png")
     dist.barrier()  # no rank leaves (and tears down the group) while rank 0 still writes
     return RunResult(run.dir, run.last_good, grid, curve, step, interrupted=stop == SIGNAL,
-                     early_stopped=stop == EARLY_STOP, main=dist.is_main)
+                     early_stopped=stop == EARLY_STOP, time_limited=stop == TIME_LIMIT, main=dist.is_main)
 
 
-NO_STOP, SIGNAL, EARLY_STOP = 0, 1, 2  # agreed across ranks as a maximum
+NO_STOP, TIME_LIMIT, SIGNAL, EARLY_STOP = 0, 1, 2, 3  # agreed across ranks as a maximum
+clock = time.perf_counter  # seconds, for train.max_minutes (a test replaces it)
 
 
 def open_run(cfg: Config, dist: Dist, runs_root, resume) -> Run:
