@@ -188,3 +188,18 @@ def test_max_minutes_zero_trains_every_step_and_negative_is_refused(tiny_cfg, tm
     assert r.step == 3 and not r.time_limited
     with pytest.raises(ConfigError, match="train.max_minutes"):
         tiny_cfg.override({"train.max_minutes": -1.0})
+
+
+def test_a_run_stopped_by_its_time_budget_resumes_to_the_last_step(tiny_cfg, tmp_path, monkeypatch):
+    import itertools
+
+    import ganforge.training.loop as loop
+
+    cfg = tiny_cfg.override({"train.steps": 8, "train.max_minutes": 2.5})
+    minutes = itertools.count()
+    monkeypatch.setattr(loop, "clock", lambda: 60.0 * next(minutes))
+    first = train(cfg, runs_root=tmp_path, quiet=True)
+    assert first.step == 3 and first.time_limited
+    monkeypatch.undo()  # a real clock: the 2.5 minutes are not spent by 5 tiny steps
+    resumed = train(cfg, runs_root=tmp_path, resume=first.run_dir, quiet=True)
+    assert resumed.step == 8 and not resumed.time_limited and resolve(resumed.run_dir).name == "step-0000008"
