@@ -158,19 +158,30 @@ def fid_bootstrap_ci(
 
 
 # ----------------------------------------------------------------------------- KID
-def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """k(x, y) = (x.y / d + 1)^3, the kernel of Bińkowski et al. 2018."""
+def polynomial_kernel(x, y):
+    """k(x, y) = (x.y / d + 1)^3, the kernel of Bińkowski et al. 2018 (numpy arrays or float64
+    torch tensors; tensors are computed in place after the product)."""
     d = x.shape[1]
-    return (x @ y.T / d + 1.0) ** 3
+    if isinstance(x, np.ndarray):
+        return (x @ y.T / d + 1.0) ** 3
+    return (x @ y.T).div_(d).add_(1.0).pow_(3)
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    """Unbiased MMD^2 with the cubic polynomial kernel (diagonal terms excluded)."""
+    """Unbiased MMD^2 with the cubic polynomial kernel (diagonal terms excluded).
+
+    In float64 torch: its products use torch's threads (evaluate() keeps numpy's BLAS at one
+    thread) and the cube is taken in place, 2.1x faster than numpy for KID's 100 subsets of
+    1,000 (3.57 -> 1.69 s, equal to 2e-14; docs/evaluation.md, "Speed")."""
+    import torch
+
     m, n = len(x), len(y)
-    kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+    tx = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    ty = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float64))
+    kxx, kyy, kxy = polynomial_kernel(tx, tx), polynomial_kernel(ty, ty), polynomial_kernel(tx, ty)
     return float(
-        (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-        + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+        (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
+        + (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
         - 2.0 * kxy.mean()
     )
 
