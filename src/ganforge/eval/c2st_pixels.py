@@ -75,7 +75,9 @@ def train_classifier(
 
 
 @torch.no_grad()
-def predict(model: SmallCNN, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def predict(model: SmallCNN, x: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
+    """The model's outputs for ``x``, in batches of 128: their activations stay in cache (batches
+    of 1,000 wrote 50 MB per layer); the pixel C2ST of 10k images 7.9 -> 6.8 s, the same accuracy."""
     return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
