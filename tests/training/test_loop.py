@@ -163,15 +163,20 @@ def test_the_start_event_names_the_library_that_auto_picked(tiny_cfg, tmp_path, 
     assert "products" not in (plain.run_dir / "events.jsonl").read_text().splitlines()[0]
 
 
-def test_max_minutes_stops_with_a_checkpoint_and_says_so(tiny_cfg, tmp_path, monkeypatch):
-    # The loop's clock reads one minute later at each look (before the first step, then after
-    # each step), so a 2.5-minute budget is spent after the third step, whatever the machine's speed.
+@pytest.fixture
+def minute_clock(monkeypatch):
+    """The loop's clock reads one minute later at each look (before the first step, then after
+    each step), so a 2.5-minute budget is spent after the third step, whatever the machine's speed."""
     import itertools
 
     import ganforge.training.loop as loop
 
     minutes = itertools.count()
     monkeypatch.setattr(loop, "clock", lambda: 60.0 * next(minutes))
+    return monkeypatch
+
+
+def test_max_minutes_stops_with_a_checkpoint_and_says_so(tiny_cfg, tmp_path, minute_clock):
     r = train(tiny_cfg.override({"train.steps": 50, "train.max_minutes": 2.5}), runs_root=tmp_path, quiet=True)
     assert r.step == 3 and r.time_limited and not r.interrupted and not r.early_stopped
     assert resolve(r.run_dir).name == "step-0000003"  # the last step is checkpointed, as at the end of a run
@@ -190,16 +195,10 @@ def test_max_minutes_zero_trains_every_step_and_negative_is_refused(tiny_cfg, tm
         tiny_cfg.override({"train.max_minutes": -1.0})
 
 
-def test_a_run_stopped_by_its_time_budget_resumes_to_the_last_step(tiny_cfg, tmp_path, monkeypatch):
-    import itertools
-
-    import ganforge.training.loop as loop
-
+def test_a_run_stopped_by_its_time_budget_resumes_to_the_last_step(tiny_cfg, tmp_path, minute_clock):
     cfg = tiny_cfg.override({"train.steps": 8, "train.max_minutes": 2.5})
-    minutes = itertools.count()
-    monkeypatch.setattr(loop, "clock", lambda: 60.0 * next(minutes))
     first = train(cfg, runs_root=tmp_path, quiet=True)
     assert first.step == 3 and first.time_limited
-    monkeypatch.undo()  # a real clock: the 2.5 minutes are not spent by 5 tiny steps
+    minute_clock.undo()  # a real clock: the 2.5 minutes are not spent by 5 tiny steps
     resumed = train(cfg, runs_root=tmp_path, resume=first.run_dir, quiet=True)
     assert resumed.step == 8 and not resumed.time_limited and resolve(resumed.run_dir).name == "step-0000008"

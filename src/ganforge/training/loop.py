@@ -1,9 +1,9 @@
 """One readable training loop for every model family: ``train(config)``.
 
 The loop owns the run (directory, ``config.json``, resume), the cadence of logs, grids,
-checkpoints and evaluations, the signals, the NaN stop, the early stop and the time budget. What one step
-*does* belongs to the model family's task (``ganforge.tasks``): the loop never names a
-family. Its shape follows nanoGPT's ``train.py`` (set up, then one loop you can read top
+checkpoints and evaluations, the signals, the NaN stop, the early stop and the time budget.
+What one step *does* belongs to the model family's task (``ganforge.tasks``): the loop never
+names a family. Its shape follows nanoGPT's ``train.py`` (set up, then one loop you can read top
 to bottom) and stylegan2-ada's ``training_loop.py`` (the loop never knows the loss maths).
 """
 
