@@ -33,11 +33,14 @@ PRESETS.add("mnist-mlp", Preset(
         # without, 16.1 with). reuse_fake: one G forward per step as in the PyTorch DCGAN example, and
         # dropout_masks=fast (the same Bernoulli masks, cheaper to draw): a cheaper step, so more steps
         # in the same minutes (docs/training.md). 18,000 steps: 15.0 ms per step with the EMA on the
-        # quiet 2-core Intel Xeon, 4 min 34 s wall; FID 4.01 (9,000 steps: 6.94).
+        # quiet 2-core Intel Xeon, 4 min 34 s wall; FID 4.01 (9,000 steps: 6.94). At most 5 minutes of
+        # training, as the default: the same Xeon model later ran 21.8 ms per step (18,000 steps would
+        # take 6.5 min) and stopped at step 13,764 (FID 5.44, every class present; docs/training.md).
         task=GANConfig(loss=LossConfig(d_loss="bce", g_loss="nonsaturating"),
                        g_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)), d_optim=OptimConfig("adam", 2e-4, (0.5, 0.999)),
                        ema=0.999, reuse_fake=True),
-        train=TrainConfig(steps=18000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000),
+        train=TrainConfig(steps=18000, batch_size=64, log_every=50, sample_every=1000, checkpoint_every=1000,
+                          max_minutes=5.0),
     ),
 ))
 
