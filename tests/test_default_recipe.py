@@ -106,8 +106,8 @@ def test_the_best_preset_is_the_default_trained_longer():
 
 def test_the_lecture_gan_trains_at_most_five_minutes_like_the_default():
     """Issue 20 asks for `mnist-mlp`'s best in 5 minutes: at the 21.8 ms per step measured on a
-    slower CPU its 18,000 steps would take 6.5 minutes (docs/training.md), so the preset has the default's budget (a run stops at the limit
-    with a checkpoint, tests/training/test_loop.py)."""
+    slower CPU its 18,000 steps would take 6.5 minutes (docs/training.md), so the preset has the
+    default's budget (a run stops at the limit with a checkpoint, tests/training/test_loop.py)."""
     from ganforge.presets import preset_config
 
     mlp, quick = preset_config("mnist-mlp").train, preset_config(readme_preset()).train
