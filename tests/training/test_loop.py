@@ -102,7 +102,7 @@ def test_sigterm_writes_checkpoint_and_exits_cleanly(tmp_path):
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "interrupted at step" in out and "stopped by signal" in err
+    assert "stopped by a signal at step" in out and "stopped by signal" in err
     ckpt = resolve(tmp_path / "001-digits-mlp")
     step = json.loads((ckpt / "state.json").read_text())["step"]
     assert 0 < step < 100000

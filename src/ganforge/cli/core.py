@@ -123,9 +123,9 @@ def cmd_train(args) -> int:
         raise
     if not result.main:  # torchrun: rank 0 reports for everyone
         return 0
-    state = ("interrupted" if result.interrupted else "stopped early" if result.early_stopped
-             else "stopped at the time limit (train.max_minutes)" if result.time_limited else "finished")
-    print(f"{state} at step {result.step}")
+    from ganforge.report.rundata import ENDINGS
+
+    print(f"{ENDINGS.get(result.stopped_by, 'finished')} at step {result.step}")
     print(f"run directory: {result.run_dir}")
     if result.grid:
         print(f"sample grid:   {result.grid}")

@@ -101,15 +101,15 @@ class RunData:
         if "diverged" in last:
             return "diverged (NaN/Inf)"
         if "finish" in last:
-            if "early_stop" in last:
-                return "stopped early"
-            if "signal" in last:
-                return "stopped by a signal"
-            if "time_limit" in last:
-                return "stopped at the time limit (train.max_minutes)"
-            return "finished"
+            return next((words for kind, words in ENDINGS.items() if kind in last), "finished")
         return "running, or killed" if last else "unknown"
 
+
+
+# How a session that ended before train.steps ended, by the event that stopped it (the kinds
+# training/loop.py writes to events.jsonl); `ganforge train` prints the same words.
+ENDINGS = {"early_stop": "stopped early", "signal": "stopped by a signal",
+           "time_limit": "stopped at the time limit (train.max_minutes)"}
 
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -36,10 +36,22 @@ class RunResult:
     grid: Path | None
     loss_curve: Path | None
     step: int
-    interrupted: bool = False
-    early_stopped: bool = False
-    time_limited: bool = False  # stopped by train.max_minutes before train.steps
+    # The event that ended the run before train.steps ("signal", "early_stop", "time_limit";
+    # ganforge.report.rundata.ENDINGS words each), None when every step ran.
+    stopped_by: str | None = None
     main: bool = True  # False on the ranks that write nothing (their paths are None)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped_by == "signal"
+
+    @property
+    def early_stopped(self) -> bool:
+        return self.stopped_by == "early_stop"
+
+    @property
+    def time_limited(self) -> bool:  # stopped by train.max_minutes before train.steps
+        return self.stopped_by == "time_limit"
 
 
 def train(cfg: Config, *, runs_root: str | Path = "runs", resume: str | Path | None = None,
@@ -142,12 +154,12 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
                         break
         log(monitor, task, run, step)
         if stop == EARLY_STOP:  # (best.fid is rank 0's: only rank 0 evaluates, and only rank 0 writes)
-            monitor.event(step, "early_stop", f"early stop at step {step}: no better FID in {t.early_stop} "
+            monitor.event(step, STOP_EVENTS[stop], f"early stop at step {step}: no better FID in {t.early_stop} "
                                               f"evaluations (best {best.fid:.2f}, kept in checkpoints/best).", show=True)
         if stop == SIGNAL:
-            monitor.event(step, "signal", f"stopped by signal at step {step}; writing a checkpoint.", show=True)
+            monitor.event(step, STOP_EVENTS[stop], f"stopped by signal at step {step}; writing a checkpoint.", show=True)
         if stop == TIME_LIMIT:
-            monitor.event(step, "time_limit", f"stopped at step {step} of {t.steps}: the time budget train.max_minutes="
+            monitor.event(step, STOP_EVENTS[stop], f"stopped at step {step} of {t.steps}: the time budget train.max_minutes="
                                               f"{t.max_minutes:g} is spent (ganforge train --resume RUN continues; "
                                               "--set train.max_minutes=0 trains every step).", show=True)
         grid = None
@@ -166,11 +178,11 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
     if dist.is_main and (run.dir / "metrics.jsonl").exists():
         curve = plot_losses(run.dir / "metrics.jsonl", run.dir / "loss_curve.png")
     dist.barrier()  # no rank leaves (and tears down the group) while rank 0 still writes
-    return RunResult(run.dir, run.last_good, grid, curve, step, interrupted=stop == SIGNAL,
-                     early_stopped=stop == EARLY_STOP, time_limited=stop == TIME_LIMIT, main=dist.is_main)
+    return RunResult(run.dir, run.last_good, grid, curve, step, stopped_by=STOP_EVENTS.get(stop), main=dist.is_main)
 
 
 NO_STOP, TIME_LIMIT, SIGNAL, EARLY_STOP = 0, 1, 2, 3  # agreed across ranks as a maximum
+STOP_EVENTS = {TIME_LIMIT: "time_limit", SIGNAL: "signal", EARLY_STOP: "early_stop"}  # their kinds in events.jsonl
 clock = time.perf_counter  # seconds, for train.max_minutes (a test replaces it)
 
 
