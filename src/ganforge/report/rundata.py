@@ -105,11 +105,11 @@ class RunData:
         return "running, or killed" if last else "unknown"
 
 
-
 # How a session that ended before train.steps ended, by the event that stopped it (the kinds
 # training/loop.py writes to events.jsonl); `ganforge train` prints the same words.
 ENDINGS = {"early_stop": "stopped early", "signal": "stopped by a signal",
            "time_limit": "stopped at the time limit (train.max_minutes)"}
+
 
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)

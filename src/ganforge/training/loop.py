@@ -154,14 +154,16 @@ def _train(cfg: Config, dist: Dist, device: torch.device, runs_root, resume, dat
                         break
         log(monitor, task, run, step)
         if stop == EARLY_STOP:  # (best.fid is rank 0's: only rank 0 evaluates, and only rank 0 writes)
-            monitor.event(step, STOP_EVENTS[stop], f"early stop at step {step}: no better FID in {t.early_stop} "
-                                              f"evaluations (best {best.fid:.2f}, kept in checkpoints/best).", show=True)
+            monitor.event(step, STOP_EVENTS[stop],
+                          f"early stop at step {step}: no better FID in {t.early_stop} "
+                          f"evaluations (best {best.fid:.2f}, kept in checkpoints/best).", show=True)
         if stop == SIGNAL:
             monitor.event(step, STOP_EVENTS[stop], f"stopped by signal at step {step}; writing a checkpoint.", show=True)
         if stop == TIME_LIMIT:
-            monitor.event(step, STOP_EVENTS[stop], f"stopped at step {step} of {t.steps}: the time budget train.max_minutes="
-                                              f"{t.max_minutes:g} is spent (ganforge train --resume RUN continues; "
-                                              "--set train.max_minutes=0 trains every step).", show=True)
+            monitor.event(step, STOP_EVENTS[stop],
+                          f"stopped at step {step} of {t.steps}: the time budget train.max_minutes="
+                          f"{t.max_minutes:g} is spent (ganforge train --resume RUN continues; "
+                          "--set train.max_minutes=0 trains every step).", show=True)
         grid = None
         if dist.is_main:
             if run.last_good is None or not run.last_good.name.endswith(f"{step:07d}"):
