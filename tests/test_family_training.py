@@ -141,8 +141,9 @@ def test_conditional_dcgan_samples_by_class_and_ema(tmp_path, capsys):
     assert (tmp_path / "rows.png").exists()
 
 
-def test_projection_preset_variant_trains(tmp_path):
-    r = train(tiny("mnist-cgan", **{"model.projection": True, "model.spectral_norm": True,
+@pytest.mark.parametrize("maps", [False, True], ids=["projection", "projection+maps"])
+def test_projection_preset_variant_trains(tmp_path, maps):
+    r = train(tiny("mnist-cgan", **{"model.projection": True, "model.projection_maps": maps, "model.spectral_norm": True,
                                     "model.d_batchnorm": False, "loss.d_loss": "hinge", "loss.g_loss": "hinge"}),
               runs_root=tmp_path, quiet=True)
     assert all(math.isfinite(row["d_loss"]) for row in metrics(r.run_dir))
@@ -160,6 +161,7 @@ WRONG = [
     ("mnist-wgan-gp", ["loss.g_loss=nonsaturating"], "unbounded scores"),
     ("mnist-dcgan", ["model.projection=true"], "data.conditional=true"),
     ("mnist-cgan", ["model.projection=true", "model.discriminator=mlp"], "no projection head"),
+    ("mnist-cgan", ["model.projection_maps=true"], "model.projection=true too"),
     ("mnist-hinge-sn", ["loss.label_smoothing=0.1"], "bce loss only"),
     ("mnist-dcgan", ["model.generator=resnet"], "valid choices: dcgan, mlp"),
 ]

@@ -130,6 +130,25 @@ def test_projection_discriminator_is_inner_product_with_class_embedding():
     assert torch.allclose(D(x, y), expected)
 
 
+def test_projection_with_label_maps_has_both_conditionings():
+    """model.projection_maps: the maps at D's input (11 channels into its first conv) and the
+    projection term at its end; D(x, y) = ψ(φ(x, y)) + embed(y)·φ(x, y)."""
+    torch.manual_seed(0)
+    D = DCGANDiscriminator((1, 8, 8), width=4, num_classes=3, projection=True, projection_maps=True)
+    assert D.features[0].in_channels == 1 + 3 and D.embed is not None
+    x = torch.randn(2, 1, 8, 8)
+    y = torch.tensor([2, 0])
+    maps = torch.eye(3)[y][:, :, None, None].expand(2, 3, 8, 8)
+    h = D.features(torch.cat([x, maps], 1)).flatten(1)
+    expected = D.head(h).squeeze(1) + (D.embed.weight[y] * h).sum(1)
+    assert torch.allclose(D(x, y), expected, atol=1e-6)
+
+
+def test_projection_maps_needs_projection():
+    with pytest.raises(ConfigError, match="model.projection=true too"):
+        small_cfg("dcgan", projection_maps=True)
+
+
 def test_projection_needs_labels():
     with pytest.raises(ConfigError, match="data.conditional=true"):
         build_discriminator(small_cfg("dcgan", projection=True), (1, 8, 8), 0)

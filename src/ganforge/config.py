@@ -161,6 +161,7 @@ class ModelConfig:
     d_batchnorm: bool = False
     spectral_norm: bool = False  # spectral normalisation on D's layers
     projection: bool = False  # conditional D: projection discriminator instead of concatenation
+    projection_maps: bool = False  # with model.projection: D also sees the label maps at its input (both)
     pack: int = 1  # PacGAN (Lin et al. 2018): the DCGAN D scores m samples at once, stacked along channels
     pack_by_label: bool = False  # conditional PacGAN: sort the batch by label first, so packs hold one class
     g_extra_convs: int = 0  # DCGAN G: 3x3 conv + BN + ReLU blocks at its last hidden resolution (more depth)
@@ -187,6 +188,10 @@ class ModelConfig:
             if getattr(self, name) and net != "dcgan":
                 raise ConfigError(f"model.{name} adds convolutions to a dcgan network; the {role} here is "
                                   f"{net!r}: set model.{role}=dcgan or model.{name}=0.")
+        if self.projection_maps and not self.projection:
+            raise ConfigError("model.projection_maps keeps the label maps at the input of a projection D; "
+                              "set model.projection=true too, or model.projection_maps=false (the maps alone "
+                              "are the conditional D's default).")
         if self.pack_by_label and self.pack == 1:
             raise ConfigError("model.pack_by_label sorts the batch by label before D packs it; it needs "
                               "model.pack=2 (or more).")

@@ -38,7 +38,7 @@ def _dcgan_g(cfg: ModelConfig, img_shape, num_classes: int, output: str) -> nn.M
 @DISCRIMINATORS.register("dcgan")
 def _dcgan_d(cfg: ModelConfig, img_shape, num_classes: int) -> nn.Module:
     return DCGANDiscriminator(img_shape, cfg.width, num_classes, cfg.d_dropout, cfg.spectral_norm, cfg.d_batchnorm,
-                              cfg.projection, cfg.pack, cfg.pack_by_label, cfg.d_extra_convs)
+                              cfg.projection, cfg.pack, cfg.pack_by_label, cfg.d_extra_convs, cfg.projection_maps)
 
 
 def build_generator(cfg: ModelConfig, img_shape: tuple[int, ...], num_classes: int = 0, output: str = "tanh") -> nn.Module:

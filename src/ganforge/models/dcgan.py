@@ -132,12 +132,14 @@ class DCGANDiscriminator(nn.Module):
     Conditional, by concatenation: the one-hot label enters as ``num_classes`` constant
     feature maps stacked onto the image. With ``projection``: the label enters at the end
     as an inner product with D's features, D(x, y) = ψ(φ(x)) + embed(y)·φ(x)
-    (Miyato & Koyama 2018), which conditions more sharply than concatenation.
+    (Miyato & Koyama 2018), which conditions more sharply than concatenation. With
+    ``projection_maps`` too, both: φ then also sees the label maps, φ(x, y).
     """
 
     def __init__(self, img_shape: tuple[int, int, int], width: int = 64, num_classes: int = 0,
                  dropout: float = 0.0, spectral_norm: bool = False, batchnorm: bool = False,
-                 projection: bool = False, pack: int = 1, pack_by_label: bool = False, extra_convs: int = 0):
+                 projection: bool = False, pack: int = 1, pack_by_label: bool = False, extra_convs: int = 0,
+                 projection_maps: bool = False):
         super().__init__()
         channels, size = _check_square(img_shape, "discriminator")
         s0, k = dcgan_geometry(size)
@@ -152,7 +154,7 @@ class DCGANDiscriminator(nn.Module):
                               "(data.conditional=true) and model.pack=2 or more.")
         self.num_classes, self.img_shape, self.projection = num_classes, tuple(img_shape), projection
         self.pack_by_label = pack_by_label
-        concat = num_classes if (num_classes and not projection) else 0
+        concat = num_classes if (num_classes and (projection_maps or not projection)) else 0
         self.concat_classes = concat
         self.pack = pack
         layers: list[nn.Module] = []
