@@ -143,7 +143,7 @@ PRESETS.add("mnist-quick", Preset(
 # stops at 15 minutes with a checkpoint (--resume continues; --set train.max_minutes=0 trains all).
 # D conditions twice: the label maps at its input (the default's) and a projection term at its end
 # (Miyato & Koyama 2018). With the maps alone a second training seed stayed short of the classifier
-# score (9.64-9.66, label accuracy 0.985); the projection alone lifted it but cost FID (0.167 / 0.170);
+# score (9.64-9.66, label accuracy 0.984-0.985); the projection alone lifted it but cost FID (0.167 / 0.170);
 # both gave FID 0.135 / 0.144, classifier score 9.728 / 9.736 for training seeds 0 / 1 at 16,000 steps,
 # and the preset's own 15-minute runs on the Intel Xeon 0.126 / 0.139 and 9.710 / 9.715 (docs/training.md,
 # "Both conditionings").
