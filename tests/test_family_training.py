@@ -143,8 +143,9 @@ def test_conditional_dcgan_samples_by_class_and_ema(tmp_path, capsys):
 
 @pytest.mark.parametrize("maps", [False, True], ids=["projection", "projection+maps"])
 def test_projection_preset_variant_trains(tmp_path, maps):
-    r = train(tiny("mnist-cgan", **{"model.projection": True, "model.projection_maps": maps, "model.spectral_norm": True,
-                                    "model.d_batchnorm": False, "loss.d_loss": "hinge", "loss.g_loss": "hinge"}),
+    r = train(tiny("mnist-cgan", **{"model.projection": True, "model.projection_maps": maps,
+                                    "model.spectral_norm": True, "model.d_batchnorm": False,
+                                    "loss.d_loss": "hinge", "loss.g_loss": "hinge"}),
               runs_root=tmp_path, quiet=True)
     assert all(math.isfinite(row["d_loss"]) for row in metrics(r.run_dir))
 

@@ -145,12 +145,12 @@ PRESETS.add("mnist-quick", Preset(
 # The budget is 15 minutes: 20,000 steps took 13 min 20 s on that fast AMD day, but a step
 # took about 58 ms on the 2-core Intel Xeon of 2026-12-03 (19-20 minutes for 20,000), so the run
 # stops at 15 minutes with a checkpoint (--resume continues; --set train.max_minutes=0 trains all).
-# D conditions twice: the label maps at its input and a projection term at its end (Miyato &
-# Koyama 2018; the default has both since, measured at its 4,500 steps). With the maps alone a second training seed stayed short of the classifier
-# score (9.64-9.66, label accuracy 0.984-0.985); the projection alone lifted it but cost FID (0.167 / 0.170);
-# both gave FID 0.135 / 0.144, classifier score 9.728 / 9.736 for training seeds 0 / 1 at 16,000 steps,
-# and the preset's own 15-minute runs on the Intel Xeon 0.126 / 0.139 and 9.710 / 9.715 (docs/training.md,
-# "Both conditionings").
+# D is told the label twice, as in the default: the label maps at its input and a projection term
+# at its end (Miyato & Koyama 2018), measured here first. With the maps alone a second training seed
+# stayed short of the classifier score (9.64-9.66, label accuracy 0.984-0.985); the projection alone
+# lifted it but cost FID (0.167 / 0.170); both gave FID 0.135 / 0.144, classifier score 9.728 / 9.736
+# for training seeds 0 / 1 at 16,000 steps, and the preset's own 15-minute runs on the Intel Xeon
+# 0.126 / 0.139 and 9.710 / 9.715 (docs/training.md, "Both conditionings").
 PRESETS.add("mnist-best", Preset(
     summary="the default (mnist-quick) trained for the 15-minute CPU budget (20,000 steps): "
             "the best MNIST samples ganforge makes on 2 CPU cores",
