@@ -131,7 +131,7 @@ def test_projection_discriminator_is_inner_product_with_class_embedding():
 
 
 def test_projection_with_label_maps_has_both_conditionings():
-    """model.projection_maps: the maps at D's input (11 channels into its first conv) and the
+    """model.projection_maps: the maps at D's input (1 + num_classes channels into its first conv) and the
     projection term at its end; D(x, y) = ψ(φ(x, y)) + embed(y)·φ(x, y)."""
     torch.manual_seed(0)
     D = DCGANDiscriminator((1, 8, 8), width=4, num_classes=3, projection=True, projection_maps=True)

@@ -150,7 +150,8 @@ PRESETS.add("mnist-quick", Preset(
 # stayed short of the classifier score (9.64-9.66, label accuracy 0.984-0.985); the projection alone
 # lifted it but cost FID (0.167 / 0.170); both gave FID 0.135 / 0.144, classifier score 9.728 / 9.736
 # for training seeds 0 / 1 at 16,000 steps, and the preset's own 15-minute runs on the Intel Xeon
-# 0.126 / 0.139 and 9.710 / 9.715 (docs/training.md, "Both conditionings").
+# 0.126 / 0.139 / 0.131 and 9.710 / 9.715 / 9.719 for training seeds 0 / 1 / 2 (docs/training.md,
+# "Both conditionings").
 PRESETS.add("mnist-best", Preset(
     summary="the default (mnist-quick) trained for the 15-minute CPU budget (20,000 steps): "
             "the best MNIST samples ganforge makes on 2 CPU cores",
