@@ -7,6 +7,7 @@ tutorials. Both train the ``mnist-mlp`` preset's G and D with the same batch siz
 same optimizer algorithm and hyper-parameters.
 
     python benchmarks/train_throughput.py [--steps 300] [--rounds 3] [--threads 2] [--bf16] [--profile]
+    python benchmarks/train_throughput.py --device cuda --profile   # the same table on a GPU
 
 The textbook's D draws its dropout masks with ``nn.Dropout``. Prints steady-state img/s
 (real images seen by D per second, after 20 warm-up steps) for both and their ratio; ours
@@ -20,7 +21,9 @@ machine says "(the preset here)". ``--profile`` adds where a step's time
 goes (torch.profiler, self CPU time per op) and the fraction of this CPU's measured fp32
 matrix-multiply peak that the loop reaches (the matmul FLOPs the profiler counts per
 step, divided by the step time, over the GFLOP/s of a large square matmul by the faster of
-torch's ``@`` and oneDNN).
+torch's ``@`` and oneDNN). With ``--device cuda`` both loops run on the GPU (the textbook's
+batches moved there one by one), oneDNN's row is left out (a CPU library), and the profile
+counts GPU kernel time against a large fp32 product on the GPU (TF32 off: true fp32).
 """
 
 from __future__ import annotations
@@ -125,10 +128,15 @@ def main():
     ap.add_argument("--batch-size", type=int, default=0)
     ap.add_argument("--bf16", action="store_true", help="also time our loop with bf16 autocast")
     ap.add_argument("--profile", action="store_true", help="also profile one step and compare with the matmul peak")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda: both loops on the GPU")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    gpu = args.device.startswith("cuda")
+    if gpu and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: this torch sees no CUDA device")
     # The reference's maths: no EMA of G (the preset's EMA is one lerp per parameter per step).
-    cfg = preset_config("mnist-mlp").override({"train.threads": args.threads, "task.ema": 0.0})
+    cfg = preset_config("mnist-mlp").override({"train.threads": args.threads, "task.ema": 0.0,
+                                               "train.device": args.device})
     if args.batch_size:
         cfg = cfg.override({"train.batch_size": args.batch_size})
     images, _ = load_mnist("train")
@@ -138,14 +146,17 @@ def main():
     fast_masks = {"task.reuse_fake": True, "model.dropout_masks": "fast", "model.matmul": "torch"}
     onednn = {**fast_masks, "model.matmul": "onednn"}
     preset = {**fast_masks, "model.matmul": "auto"}  # the preset's step
-    here = resolve_matmul("auto")
+    here = "torch" if gpu else resolve_matmul("auto")  # fully connected layers use torch's on a GPU
     variants = [("ganforge, fresh z for the G step, nn.Dropout", {"task.reuse_fake": False, **torch_masks}),
                 ("ganforge, reuse_fake, nn.Dropout", {"task.reuse_fake": True, **torch_masks}),
                 ("ganforge, reuse_fake, FastDropout, MKL" + " (the preset here)" * (here == "torch"), fast_masks),
                 ("ganforge, reuse_fake, FastDropout, oneDNN" + " (the preset here)" * (here == "onednn"), onednn)]
+    if gpu:
+        variants = [(name.replace(", MKL", ", torch's products"), o) for name, o in variants if "oneDNN" not in name]
     if args.bf16:
         variants.append(("ganforge, reuse_fake, FastDropout, bf16 autocast", {**preset, "train.bf16": True}))
-    loops = [("reference (per-item Dataset + DataLoader)", lambda tmp: (reference_loop(cfg, images, args.steps), None))]
+    loops = [("reference (per-item Dataset + DataLoader)",
+              lambda tmp: (reference_loop(cfg, images, args.steps, device=args.device), None))]
     loops += [(name, lambda tmp, o=o: ours(cfg.override(o), args.steps, tmp)) for name, o in variants]
     # Rounds of every loop in turn: a shared or throttled machine drifts over minutes, so each
     # ratio is taken against the reference of its own round, and the median round is reported.
@@ -156,8 +167,9 @@ def main():
             for name, run in loops:
                 results[name].append(run(tmp))
     ref = [ips for ips, _ in results[loops[0][0]]]
-    print(f"mnist-mlp, batch {cfg.train.batch_size}, {args.steps} steps after {WARMUP} warm-up steps, "
-          f"{args.threads} threads, {args.rounds} round(s), load average {os.getloadavg()[0]:.1f}; steady-state "
+    where = torch.cuda.get_device_name(args.device) if gpu else "CPU"
+    print(f"mnist-mlp on {where} (torch {torch.__version__}), batch {cfg.train.batch_size}, {args.steps} steps after "
+          f"{WARMUP} warm-up steps, {args.threads} threads, {args.rounds} round(s), load average {os.getloadavg()[0]:.1f}; steady-state "
           f"img/s (real images seen by D per second); a ganforge run also pays a fixed set-up/finish cost (last column)")
     print(f"{'loop (median over rounds)':<62} {'img/s':>8} {'ratio':>6} {'ratios per round':>24} {'ms/step':>8} {'fixed s':>8}")
     for name, _ in loops:
@@ -167,7 +179,7 @@ def main():
         print(f"{name:<62} {ips:8.0f} {statistics.median(ratios):6.2f} {' '.join(f'{x:.2f}' for x in ratios):>24} "
               f"{1e3 * cfg.train.batch_size / ips:8.2f} {f'{statistics.median(fixed):8.2f}' if fixed else ''}")
     if args.profile:
-        profile_step(cfg, args.threads)
+        (profile_gpu_step if gpu else profile_step)(cfg, args.threads)
 
 
 def matmul_peak(n: int = 2048, reps: int = 10) -> dict[str, float]:
@@ -198,20 +210,26 @@ def _step_profile(cfg, steps: int, profiled: int = 20):
     from ganforge.data.training import training_data
     from ganforge.tasks.gan import GANTask
 
+    device = torch.device(cfg.train.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     x, y, spec = training_data(cfg)
     b = cfg.train.batch_size
-    feed = Feed(DeviceBatcher(x, y, b, seed=0), b, 1)
-    task = GANTask(cfg, spec, torch.device("cpu"))
+    feed = Feed(DeviceBatcher(x, y, b, seed=0, device=device), b, 1, device)
+    task = GANTask(cfg, spec, device)
     task.train_mode()
     for i in range(20):
         task.step(feed, i)
+    sync()
     t0 = time.perf_counter()
     for i in range(steps):
         task.step(feed, i)
+    sync()
     step_s = (time.perf_counter() - t0) / steps
-    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+    activities = [ProfilerActivity.CPU] + [ProfilerActivity.CUDA] * (device.type == "cuda")
+    with profile(activities=activities, with_flops=True) as prof:
         for i in range(profiled):
             task.step(feed, i)
+        sync()
     return step_s, prof.key_averages()
 
 
@@ -232,6 +250,38 @@ def profile_step(cfg, threads: int, steps: int = 100) -> None:
     print(f"{'op (self CPU time)':<36} {'share':>6}")
     for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:12]:
         print(f"{e.key:<36} {100 * e.self_cpu_time_total / total:5.1f}%")
+
+
+def profile_gpu_step(cfg, threads: int, steps: int = 200, profiled: int = 20, n: int = 8192) -> None:
+    """On a GPU: the step time, the GPU's busy share of it (kernel time per step over the step
+    time; at batch 64 the rest is the CPU launching kernels), the share of the fp32 matmul peak
+    (TF32 off, an n³ product on the same GPU) that the step's products reach, and the kernels
+    that take the GPU time."""
+    step_s, events = _step_profile(cfg, steps, profiled)
+    flops = sum(e.flops for e in events if e.flops) / profiled
+    gpu_us = sum(e.self_device_time_total for e in events) / profiled
+    a, b = torch.randn(n, n, device=cfg.train.device), torch.randn(n, n, device=cfg.train.device)
+    assert not torch.backends.cuda.matmul.allow_tf32, "TF32 on: the peak would not be fp32's"
+    for _ in range(3):
+        a @ b
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(10):
+        a @ b
+    torch.cuda.synchronize()
+    peak = 2 * n**3 * 10 / (time.perf_counter() - t0) / 1e9
+    print(f"\nprofile on {torch.cuda.get_device_name(cfg.train.device)}: {step_s * 1e3:.2f} ms per step; GPU busy "
+          f"{gpu_us / 1e3:.2f} ms per step ({100 * gpu_us / 1e6 / step_s:.0f} %); matmul FLOPs per step "
+          f"{flops / 1e9:.2f} G -> {flops / step_s / 1e9:.0f} GFLOP/s; fp32 matmul peak ({n}^3, TF32 off) "
+          f"{peak:,.0f} GFLOP/s; the loop reaches {100 * flops / step_s / 1e9 / peak:.2f} % of it")
+    total_cpu = sum(e.self_cpu_time_total for e in events)
+    print(f"{'op':<44} {'GPU share':>9} {'CPU share':>9}")
+    for e in sorted(events, key=lambda e: -e.self_device_time_total)[:12]:
+        print(f"{e.key[:44]:<44} {100 * e.self_device_time_total / max(gpu_us * profiled, 1):8.1f}% "
+              f"{100 * e.self_cpu_time_total / total_cpu:8.1f}%")
+    print(f"{'op (by CPU time: launching the kernels)':<44} {'CPU share':>9}")
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]:
+        print(f"{e.key[:44]:<44} {100 * e.self_cpu_time_total / total_cpu:8.1f}%")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,22 @@ def test_fast_dropout_is_seeded_by_torch_and_found_as_dropout():
         ModelConfig(dropout_masks="bits")
 
 
+def test_fast_dropout_is_torchs_dropout_off_the_cpu(monkeypatch):
+    """On a GPU torch's dropout is one fused kernel, faster than FastDropout's five (H200,
+    docs/training.md): off the CPU the layer hands over to F.dropout. A meta tensor stands in
+    for a GPU's here (CI has none); the CPU path does not call F.dropout."""
+    import ganforge.models.layers as layers
+
+    calls = []
+    real_dropout = layers.F.dropout
+    monkeypatch.setattr(layers.F, "dropout", lambda x, p, training: calls.append((x.device.type, p, training))
+                        or real_dropout(x, p, training))
+    out = layers.FastDropout(0.3).train()(torch.ones(4, 5, device="meta"))
+    assert calls == [("meta", 0.3, True)] and out.shape == (4, 5) and out.device.type == "meta"
+    layers.FastDropout(0.3).train()(torch.ones(4, 5))
+    assert len(calls) == 1
+
+
 onednn = pytest.mark.skipif(__import__("ganforge.models.layers", fromlist=["x"])._ONEDNN_LINEAR is None,
                             reason="this torch has no oneDNN")
 
