@@ -257,9 +257,17 @@ def profile_gpu_step(cfg, threads: int, steps: int = 200, profiled: int = 20, n:
     time; at batch 64 the rest is the CPU launching kernels), the share of the fp32 matmul peak
     (TF32 off, an n³ product on the same GPU) that the step's products reach, and the kernels
     that take the GPU time."""
+    from torch.autograd import DeviceType
+
     step_s, events = _step_profile(cfg, steps, profiled)
     flops = sum(e.flops for e in events if e.flops) / profiled
-    gpu_us = sum(e.self_device_time_total for e in events) / profiled
+    # Kernels alone: an op's event also carries the device time of the kernels it launched, and a
+    # record_function range (Adam's step) has a GPU-side twin spanning its kernels, so summing
+    # every event would count kernels twice or more.
+    cpu_keys = {e.key for e in events if e.device_type == DeviceType.CPU}
+    kernels = [e for e in events if e.device_type == DeviceType.CUDA and e.key not in cpu_keys]
+    gpu_us = sum(e.self_device_time_total for e in kernels)
+    launches = sum(e.count for e in kernels) / profiled
     a, b = torch.randn(n, n, device=cfg.train.device), torch.randn(n, n, device=cfg.train.device)
     assert not torch.backends.cuda.matmul.allow_tf32, "TF32 on: the peak would not be fp32's"
     for _ in range(3):
@@ -270,19 +278,19 @@ def profile_gpu_step(cfg, threads: int, steps: int = 200, profiled: int = 20, n:
         a @ b
     torch.cuda.synchronize()
     peak = 2 * n**3 * 10 / (time.perf_counter() - t0) / 1e9
-    print(f"\nprofile on {torch.cuda.get_device_name(cfg.train.device)}: {step_s * 1e3:.2f} ms per step; GPU busy "
-          f"{gpu_us / 1e3:.2f} ms per step ({100 * gpu_us / 1e6 / step_s:.0f} %); matmul FLOPs per step "
-          f"{flops / 1e9:.2f} G -> {flops / step_s / 1e9:.0f} GFLOP/s; fp32 matmul peak ({n}^3, TF32 off) "
-          f"{peak:,.0f} GFLOP/s; the loop reaches {100 * flops / step_s / 1e9 / peak:.2f} % of it")
-    total_cpu = sum(e.self_cpu_time_total for e in events)
-    print(f"{'op':<44} {'GPU share':>9} {'CPU share':>9}")
-    for e in sorted(events, key=lambda e: -e.self_device_time_total)[:12]:
-        print(f"{e.key[:44]:<44} {100 * e.self_device_time_total / max(gpu_us * profiled, 1):8.1f}% "
-              f"{100 * e.self_cpu_time_total / total_cpu:8.1f}%")
-    print(f"{'op (by CPU time: launching the kernels)':<44} {'CPU share':>9}")
-    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]:
-        print(f"{e.key[:44]:<44} {100 * e.self_cpu_time_total / total_cpu:8.1f}%")
-
+    print(f"\nprofile on {torch.cuda.get_device_name(cfg.train.device)}: {step_s * 1e3:.2f} ms per step; "
+          f"{launches:.0f} kernels per step, busy {gpu_us / profiled / 1e3:.2f} ms of it "
+          f"({100 * gpu_us / profiled / 1e6 / step_s:.0f} %); matmul FLOPs per step {flops / 1e9:.2f} G -> "
+          f"{flops / step_s / 1e9:.0f} GFLOP/s; fp32 matmul peak ({n}^3, TF32 off) {peak:,.0f} GFLOP/s; "
+          f"the loop reaches {100 * flops / step_s / 1e9 / peak:.2f} % of it")
+    print(f"{'kernel (GPU time)':<60} {'share':>6} {'per step':>8}")
+    for e in sorted(kernels, key=lambda e: -e.self_device_time_total)[:10]:
+        print(f"{e.key[:60]:<60} {100 * e.self_device_time_total / gpu_us:5.1f}% {e.count / profiled:8.1f}")
+    cpu = [e for e in events if e.device_type == DeviceType.CPU]
+    total_cpu = sum(e.self_cpu_time_total for e in cpu)
+    print(f"{'op (self CPU time: Python, dispatch, launches)':<60} {'share':>6}")
+    for e in sorted(cpu, key=lambda e: -e.self_cpu_time_total)[:10]:
+        print(f"{e.key[:60]:<60} {100 * e.self_cpu_time_total / total_cpu:5.1f}%")
 
 if __name__ == "__main__":
     main()
