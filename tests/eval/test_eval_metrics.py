@@ -112,10 +112,15 @@ def test_one_nn_two_sample_test():
     assert copies.accuracy == 0.0
 
 
-def test_nearest_neighbour_matches_brute_force():
+@pytest.mark.parametrize("matmul", ["torch", "onednn"])
+def test_nearest_neighbour_matches_brute_force(matmul):
+    from ganforge.models.layers import _ONEDNN_LINEAR
+
+    if matmul == "onednn" and _ONEDNN_LINEAR is None:
+        pytest.skip("this torch has no oneDNN")
     rng = np.random.default_rng(6)
     a, b = rng.normal(size=(37, 20)), rng.normal(size=(53, 20))
-    d, i = M.nearest_neighbour(a, b, chunk=8)
+    d, i = M.nearest_neighbour(a, b, chunk=8, block=16, matmul=matmul)  # partial last tiles both ways
     full = np.linalg.norm(a[:, None] - b[None], axis=2)
     np.testing.assert_array_equal(i, full.argmin(1))
     np.testing.assert_allclose(d, full.min(1), rtol=1e-4)
