@@ -103,6 +103,9 @@ def smoke(steps: int, folder: str, device: str = "cuda") -> None:
             except GanforgeError as exc:  # e.g. a data set this machine cannot fetch
                 print(f"| `{name}` | – | – | not run: {exc} |", flush=True)
                 continue
+            except Exception as exc:  # a family that fails on this device is a result: go on with the others
+                print(f"| `{name}` | – | – | **failed**: {type(exc).__name__}: {str(exc)[:200]} |", flush=True)
+                continue
             last = [json.loads(line) for line in (r.run_dir / "metrics.jsonl").read_text().splitlines()][-1]
             print(f"| `{name}` | {r.step} | {time.perf_counter() - t0:.1f} s | "
                   f"{ {k: v for k, v in last.items() if k not in ('step', 'time_s')} } |", flush=True)

@@ -202,3 +202,15 @@ def test_a_run_stopped_by_its_time_budget_resumes_to_the_last_step(tiny_cfg, tmp
     minute_clock.undo()  # a real clock: the 2.5 minutes are not spent by 5 tiny steps
     resumed = train(cfg, runs_root=tmp_path, resume=first.run_dir, quiet=True)
     assert resumed.step == 8 and not resumed.time_limited and resolve(resumed.run_dir).name == "step-0000008"
+
+
+def test_monitor_stacks_statistics_from_cpu_and_accelerator_on_one_device():
+    """The progressive task reports its level and fade-in alpha as CPU tensors beside losses on
+    the training device; on a GPU the window's stack failed (found on an H200). A meta tensor
+    stands in for the GPU's here."""
+    from ganforge.training.monitor import stack_on_one_device
+
+    on_gpu, on_cpu = torch.ones(2, device="meta")[0], torch.tensor(0.5)
+    stacked = stack_on_one_device([on_gpu, on_cpu, torch.tensor(3, dtype=torch.int64)])
+    assert stacked.device.type == "meta" and stacked.shape == (3,) and stacked.dtype == torch.float32
+    torch.testing.assert_close(stack_on_one_device([torch.tensor(1.0), torch.tensor(2)]), torch.tensor([1.0, 2.0]))

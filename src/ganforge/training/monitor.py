@@ -17,6 +17,14 @@ from tqdm.auto import tqdm
 from ganforge.errors import TrainingDiverged
 
 
+def stack_on_one_device(values: list[torch.Tensor]) -> torch.Tensor:
+    """The statistics as one float vector, on the accelerator where any of them lives: a task may
+    report a few on the CPU (a schedule's level, a fade-in's alpha) beside the losses on the GPU,
+    and ``torch.stack`` refuses to mix devices."""
+    device = next((v.device for v in values if v.device.type != "cpu"), torch.device("cpu"))
+    return torch.stack([v.float().to(device) for v in values])
+
+
 class Monitor:
     """Accumulates step statistics as device tensors and syncs with the host only every
     ``log_every`` steps (one ``.item()`` batch per window, not per step).
@@ -58,7 +66,7 @@ class Monitor:
         if not self.count:
             return None
         keys = list(self.sums)
-        stacked = torch.stack([self.sums[k].float() for k in keys])
+        stacked = stack_on_one_device([self.sums[k] for k in keys])
         if self.dist is not None:
             stacked = self.dist.mean(stacked)  # the same row on every rank
         values = stacked.cpu().tolist()  # the one host sync
