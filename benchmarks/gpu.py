@@ -87,12 +87,12 @@ def table(steps: int, batches: list[int], folder: str, device: str = "cuda", onl
               flush=True)
 
 
-def smoke(steps: int, folder: str, device: str = "cuda") -> None:
+def smoke(steps: int, folder: str, device: str = "cuda", only: tuple[str, ...] = ()) -> None:
     from ganforge.errors import GanforgeError
     from ganforge.presets import PRESETS, preset_config
     from ganforge.training import train
 
-    for name in PRESETS.names():
+    for name in only or PRESETS.names():
         cfg = preset_config(name).override({"train.device": device, "train.steps": steps, "train.log_every": 10,
                                             "train.sample_every": steps, "train.checkpoint_every": steps,
                                             **({"data.dataset": folder} if name.startswith("folder") else {})})
@@ -137,6 +137,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--batches", default="64,512")
     ap.add_argument("--smoke", type=int, default=0, help="train every preset this many steps on cuda")
+    ap.add_argument("--presets", default="", help="comma-separated presets for --smoke (default: all)")
     ap.add_argument("--default", help="train this preset to its default length on cuda")
     ap.add_argument("--set", action="append", default=[], help="options for --default, e.g. train.bf16=true")
     ap.add_argument("--eval", type=int, default=0, help="evaluate the --default run with this many samples")
@@ -153,7 +154,7 @@ def main(argv=None) -> int:
     name = torch.cuda.get_device_name() if args.device == "cuda" else "CPU"
     print(f"{name}, torch {torch.__version__}, {os.cpu_count()} CPU cores")
     if args.smoke:
-        smoke(args.smoke, args.folder, args.device)
+        smoke(args.smoke, args.folder, args.device, tuple(filter(None, args.presets.split(","))))
     if args.table:
         table(args.steps, [int(b) for b in args.batches.split(",")], args.folder, args.device,
               tuple(args.variants.split(",")))
