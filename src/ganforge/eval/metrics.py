@@ -73,9 +73,9 @@ def nearest_neighbour(a: np.ndarray, b: np.ndarray, chunk: int = 512, block: int
     """
     import torch
 
-    from ganforge.models.layers import _ONEDNN_LINEAR, resolve_matmul
+    from ganforge.models.layers import onednn_linear, resolve_matmul
 
-    onednn = _ONEDNN_LINEAR is not None and resolve_matmul(matmul) == "onednn"
+    onednn = resolve_matmul(matmul) == "onednn"
     ta = torch.as_tensor(np.asarray(a, dtype=np.float32))
     tb = torch.as_tensor(np.asarray(b, dtype=np.float32))
     na, nb = (ta * ta).sum(1), (tb * tb).sum(1)
@@ -88,7 +88,7 @@ def nearest_neighbour(a: np.ndarray, b: np.ndarray, chunk: int = 512, block: int
         for j in range(0, len(tb), block):
             k = tb[j : j + block]
             if onednn:  # oneDNN's fully connected product: ||b||^2 + (-2q) b^T in one call
-                part = _ONEDNN_LINEAR(q2, k.contiguous(), nb[j : j + block].contiguous(), "none", [], "")
+                part = onednn_linear(q2, k.contiguous(), nb[j : j + block].contiguous())
             else:
                 part = torch.addmm(nb[j : j + block], q, k.T, beta=1, alpha=-2,
                                    out=buf[: len(q) * len(k)].view(len(q), len(k)))

@@ -67,6 +67,15 @@ def _onednn_linear_op():
 _ONEDNN_LINEAR = _onednn_linear_op()
 
 
+def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` (x Wᵀ + b) by oneDNN's fully connected primitive, for dense
+    fp32 CPU tensors; ``F.linear`` itself in a torch without oneDNN. No autograd formula: for
+    products that need no gradient (the memorisation check), layers use :class:`OneDNNLinear`."""
+    if _ONEDNN_LINEAR is None:
+        return F.linear(x, weight, bias)
+    return _ONEDNN_LINEAR(x, weight, bias, "none", [], "")
+
+
 def _onednn_mm_nt(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a @ b.T by oneDNN (a: (n, k), b: (m, k), either may be a strided view)."""
     return _ONEDNN_LINEAR(a, b, None, "none", [], "")
