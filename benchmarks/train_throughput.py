@@ -185,12 +185,12 @@ def main():
 def matmul_peak(n: int = 2048, reps: int = 10) -> dict[str, float]:
     """GFLOP/s of an n×n fp32 matmul on the current threads (the practical peak), by torch's
     own ``@`` (MKL's sgemm on the CPU) and by oneDNN; the CPU's peak is the larger."""
-    from ganforge.models.layers import _ONEDNN_LINEAR
+    from ganforge.models.layers import _ONEDNN_LINEAR, onednn_linear
 
     a, b = torch.randn(n, n), torch.randn(n, n)
     ways = {"torch": lambda: a @ b}
     if _ONEDNN_LINEAR is not None:
-        ways["oneDNN"] = lambda: _ONEDNN_LINEAR(a, b, None, "none", [], "")
+        ways["oneDNN"] = lambda: onednn_linear(a, b)
     peaks = {}
     for name, mm in ways.items():
         for _ in range(3):

@@ -81,7 +81,7 @@ def nearest_neighbour(a: np.ndarray, b: np.ndarray, chunk: int = 512, block: int
     na, nb = (ta * ta).sum(1), (tb * tb).sum(1)
     best = torch.full((len(ta),), float("inf"))
     idx = torch.zeros(len(ta), dtype=torch.int64)
-    buf = torch.empty(min(chunk, len(ta)) * min(block, len(tb)))
+    buf = None if onednn else torch.empty(min(chunk, len(ta)) * min(block, len(tb)))  # addmm's output tiles
     for i in range(0, len(ta), chunk):
         q = ta[i : i + chunk]
         q2 = q * -2.0 if onednn else None  # exact (a power of two): (-2q)·k = -2(q·k)

@@ -69,16 +69,12 @@ _ONEDNN_LINEAR = _onednn_linear_op()
 
 def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.linear(x, weight, bias)`` (x Wᵀ + b) by oneDNN's fully connected primitive, for dense
-    fp32 CPU tensors; ``F.linear`` itself in a torch without oneDNN. No autograd formula: for
-    products that need no gradient (the memorisation check), layers use :class:`OneDNNLinear`."""
+    fp32 CPU tensors (either operand may be a strided view); ``F.linear`` itself in a torch
+    without oneDNN. No autograd formula: layers use :class:`OneDNNLinear`, whose forward and
+    backward products are this function."""
     if _ONEDNN_LINEAR is None:
         return F.linear(x, weight, bias)
     return _ONEDNN_LINEAR(x, weight, bias, "none", [], "")
-
-
-def _onednn_mm_nt(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b.T by oneDNN (a: (n, k), b: (m, k), either may be a strided view)."""
-    return _ONEDNN_LINEAR(a, b, None, "none", [], "")
 
 
 class _OneDNNLinearFunction(torch.autograd.Function):
@@ -90,14 +86,14 @@ class _OneDNNLinearFunction(torch.autograd.Function):
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        return _ONEDNN_LINEAR(x, weight, bias, "none", [], "")
+        return onednn_linear(x, weight, bias)
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         # Under create_graph (R1, gradient penalty) the gradient must itself be differentiable:
         # torch's own products then, which autograd can differentiate again.
-        mm_nt = (lambda a, b: a @ b.t()) if torch.is_grad_enabled() else _onednn_mm_nt
+        mm_nt = (lambda a, b: a @ b.t()) if torch.is_grad_enabled() else onednn_linear  # a @ b.T
         grad_x = mm_nt(g, weight.t()) if ctx.needs_input_grad[0] else None
         grad_w = mm_nt(g.t(), x.t()) if ctx.needs_input_grad[1] else None
         grad_b = g.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
