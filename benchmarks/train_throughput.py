@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from dataclasses import replace
 
@@ -133,7 +134,8 @@ def main():
     torch.set_num_threads(args.threads)
     gpu = args.device.startswith("cuda")
     if gpu and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: this torch sees no CUDA device")
+        print("--device cuda: this torch sees no CUDA device; run it on a GPU machine, or leave --device out", file=sys.stderr)
+        raise SystemExit(2)
     # The reference's maths: no EMA of G (the preset's EMA is one lerp per parameter per step).
     cfg = preset_config("mnist-mlp").override({"train.threads": args.threads, "task.ema": 0.0,
                                                "train.device": args.device})
