@@ -263,3 +263,33 @@ def test_training_steps_with_onednn_products_follow_the_torch_products():
     # gradient is rounding noise (the biases before BatchNorm) moves either way.
     # Rounding differences grow over the steps: at most 1.2e-4 measured (an Intel Xeon, 1 thread).
     assert max(abs(a - b) for a, b in zip(l1, l2)) < 1e-3
+
+
+def test_fast_dropout_keep_mask_is_what_forward_multiplies_by():
+    from ganforge.models.layers import FastDropout
+
+    layer, x = FastDropout(0.3).train(), torch.randn(8, 7)
+    torch.manual_seed(3)
+    mask = layer.keep_mask((8, 7))
+    torch.manual_seed(3)
+    assert torch.equal(layer(x), x * mask)
+    assert mask.dtype == torch.float32
+    torch.testing.assert_close(mask.unique(), torch.tensor([0.0, 1 / 0.7]))
+
+
+def test_mnist_mlp_step_by_hand_computes_the_autograd_step():
+    """benchmarks/mlp_step_by_hand.py (issue 20: is autograd the slow part?) times the preset's
+    step against the same step with its gradients written out; the timing means something only
+    if both compute the same losses from the same seed."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "mlp_step_by_hand", Path(__file__).resolve().parents[1] / "benchmarks" / "mlp_step_by_hand.py")
+    by_hand = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(by_hand)
+    rows = by_hand.compare(steps=4)
+    d_auto, d_hand, g_auto, g_hand = map(torch.tensor, zip(*rows))
+    torch.testing.assert_close(d_hand, d_auto, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(g_hand, g_auto, rtol=1e-4, atol=1e-5)
+    assert len(set(d_auto.tolist())) == 4  # the networks learn: every step's loss differs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -37,12 +38,16 @@ class FastDropout(nn.Dropout):
             return F.dropout(x, self.p, training=True)
         if self.p == 1.0:
             return x * 0.0
-        n = x.numel()
-        words = torch.empty((n + 1) // 2, dtype=torch.int64, device=x.device).random_()
-        halves = words.view(torch.int32)[:n].bitwise_and_(0x7FFFFFFF).view(x.shape)  # uniform on [0, 2^31)
-        keep = torch.empty(x.shape, dtype=x.dtype, device=x.device)  # 1 kept, 0 dropped (compare and cast in one op)
+        return x * self.keep_mask(x.shape, x.dtype)
+
+    def keep_mask(self, shape, dtype=torch.float32) -> torch.Tensor:
+        """A CPU mask of 1/(1 - p) (kept) and 0 (dropped) elements, drawn as ``forward`` draws it."""
+        n = math.prod(shape)
+        words = torch.empty((n + 1) // 2, dtype=torch.int64).random_()
+        halves = words.view(torch.int32)[:n].bitwise_and_(0x7FFFFFFF).view(shape)  # uniform on [0, 2^31)
+        keep = torch.empty(shape, dtype=dtype)  # 1 kept, 0 dropped (compare and cast in one op)
         torch.lt(halves, round((1.0 - self.p) * 2**31), out=keep)
-        return x * keep.mul_(1.0 / (1.0 - self.p))
+        return keep.mul_(1.0 / (1.0 - self.p))
 
 
 DROPOUT_MASKS = {"torch": nn.Dropout, "fast": FastDropout}
