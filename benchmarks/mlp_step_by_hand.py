@@ -29,47 +29,45 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ganforge.models import build_discriminator, build_generator
 from ganforge.models.layers import OneDNNLinear, onednn_linear
-from ganforge.optim import make_optimizer
 from ganforge.presets import preset_config
-from ganforge.tasks.gan import Objective, d_step, g_step
+from ganforge.tasks import DataSpec, GANTask
+from ganforge.tasks.gan import d_step, g_step
 
 CFG = preset_config("mnist-mlp")
 SHAPE = (1, 28, 28)
 
 
-def build(seed: int = 0):
-    """The preset's G, D and optimizers, as GANTask builds them (without the EMA)."""
+def build(seed: int = 0) -> GANTask:
+    """The preset's task on the CPU (its G, D, optimizers and objective), without the EMA."""
     torch.manual_seed(seed)
-    G = build_generator(CFG.model, SHAPE, 0, "tanh")
-    D = build_discriminator(CFG.model, SHAPE, 0)
-    return G, D, make_optimizer(G.parameters(), CFG.task.g_optim), make_optimizer(D.parameters(), CFG.task.d_optim)
+    return GANTask(CFG.override({"task.ema": 0.0}), DataSpec(SHAPE, 0, True), torch.device("cpu"))
 
 
 class AutogradStep:
-    """ganforge's step for this preset: one G forward reused by the D and the G update."""
+    """ganforge's step for this preset (``GANTask.step`` without its data feed): one G forward
+    reused by the D and the G update."""
 
-    def __init__(self, G, D, opt_g, opt_d):
-        self.G, self.D, self.opt_g, self.opt_d = G, D, opt_g, opt_d
-        self.obj = Objective.from_config(CFG.task.loss)
+    def __init__(self, task: GANTask):
+        self.task = task
 
     def __call__(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = self.task
         z = torch.randn(len(real), CFG.model.z_dim)
-        fake = self.G(z)
-        d = d_step(self.G, self.D, self.opt_d, real, None, z, self.obj, joint=True, fake=fake)
-        g = g_step(self.G, self.D, self.opt_g, z, None, self.obj, fake=fake)
+        fake = t.G(z)
+        d = d_step(t.G, t.D, t.opt_d, real, None, z, t.obj, joint=t.joint, fake=fake)
+        g = g_step(t.G, t.D, t.opt_g, z, None, t.obj, fake=fake)
         return d["d_loss"], g["g_loss"]
 
 
 class ByHandStep:
     """The same step with the gradients written out."""
 
-    def __init__(self, G, D, opt_g, opt_d):
-        self.opt_g, self.opt_d = opt_g, opt_d
-        g, f = list(G.net), list(D.features)
+    def __init__(self, task: GANTask):
+        self.opt_g, self.opt_d = task.opt_g, task.opt_d
+        g, f = list(task.G.net), list(task.D.features)
+        self.d_lin = [f[0], f[3], f[6], task.D.head]
         self.g_lin, self.g_bn = [g[0], g[3], g[6], g[9]], [g[1], g[4], g[7]]
-        self.d_lin = [f[0], f[3], f[6], D.head]
         self.dropout = f[2]
         self.slope = f[1].negative_slope
         onednn = isinstance(self.d_lin[0], OneDNNLinear)
@@ -144,7 +142,7 @@ class ByHandStep:
 def compare(steps: int = 10, seed: int = 1) -> list[tuple[float, float, float, float]]:
     """(d autograd, d by hand, g autograd, g by hand) per step, same seed, same batches."""
     reals = torch.rand(steps, 64, *SHAPE, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-    a, b = AutogradStep(*build()), ByHandStep(*build())
+    a, b = AutogradStep(build()), ByHandStep(build())
     torch.manual_seed(seed)
     la = [tuple(v.item() for v in a(r)) for r in reals]
     torch.manual_seed(seed)
@@ -167,7 +165,7 @@ def main() -> None:
             print(f"{i:4d}  {row[0]:15.6f} {row[1]:8.6f}   {row[2]:15.6f} {row[3]:8.6f}")
         return
     real = torch.rand(64, *SHAPE) * 2 - 1
-    ways = {"autograd (ganforge's d_step, g_step)": AutogradStep(*build()), "by hand": ByHandStep(*build())}
+    ways = {"autograd (ganforge's d_step, g_step)": AutogradStep(build()), "by hand": ByHandStep(build())}
     for step in ways.values():
         for _ in range(20):
             step(real)

@@ -110,6 +110,18 @@ def test_fast_dropout_is_seeded_by_torch_and_found_as_dropout():
         ModelConfig(dropout_masks="bits")
 
 
+def test_fast_dropout_keep_mask_is_what_forward_multiplies_by():
+    from ganforge.models.layers import FastDropout
+
+    layer, x = FastDropout(0.3).train(), torch.randn(8, 7)
+    torch.manual_seed(3)
+    mask = layer.keep_mask((8, 7))
+    torch.manual_seed(3)
+    assert torch.equal(layer(x), x * mask)
+    assert mask.dtype == torch.float32
+    torch.testing.assert_close(mask.unique(), torch.tensor([0.0, 1 / 0.7]))
+
+
 def test_fast_dropout_is_torchs_dropout_off_the_cpu(monkeypatch):
     """On a GPU torch's dropout is one fused kernel, faster than FastDropout's five (H200,
     docs/training.md): off the CPU the layer hands over to F.dropout. A meta tensor stands in
@@ -263,18 +275,6 @@ def test_training_steps_with_onednn_products_follow_the_torch_products():
     # gradient is rounding noise (the biases before BatchNorm) moves either way.
     # Rounding differences grow over the steps: at most 1.2e-4 measured (an Intel Xeon, 1 thread).
     assert max(abs(a - b) for a, b in zip(l1, l2)) < 1e-3
-
-
-def test_fast_dropout_keep_mask_is_what_forward_multiplies_by():
-    from ganforge.models.layers import FastDropout
-
-    layer, x = FastDropout(0.3).train(), torch.randn(8, 7)
-    torch.manual_seed(3)
-    mask = layer.keep_mask((8, 7))
-    torch.manual_seed(3)
-    assert torch.equal(layer(x), x * mask)
-    assert mask.dtype == torch.float32
-    torch.testing.assert_close(mask.unique(), torch.tensor([0.0, 1 / 0.7]))
 
 
 def test_mnist_mlp_step_by_hand_computes_the_autograd_step():
